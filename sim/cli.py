@@ -1,0 +1,121 @@
+"""The `ilrs` command: a thin layer over the library. Exit status 0 on success, 2 on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .montecarlo import available_cpus, run
+from .output import OutputExistsError, check_output_dir, write_results
+from .results import Results
+from .scenario import ScenarioError, load_scenario, resolved_yaml
+
+EXIT_BAD_INPUT = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ilrs", description="Schedule-risk Monte Carlo for lunar programmes."
+    )
+    parser.add_argument("--version", action="version", version=f"ilrs-sim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = commands.add_parser("run", help="simulate a scenario and print the answer")
+    p_run.add_argument("scenario", help="scenario YAML file")
+    p_run.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
+    p_run.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
+    p_run.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
+    p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
+    p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.scenarios)
+        return _run(args)
+    except ScenarioError as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OutputExistsError as err:
+        print(f"ilrs: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ilrs: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _validate(paths: list[str]) -> int:
+    failed = False
+    for path in paths:
+        try:
+            load_scenario(path)
+        except ScenarioError as err:
+            print(err, file=sys.stderr)
+            failed = True
+        else:
+            print(f"{path}: ok")
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    if args.out is not None:
+        check_output_dir(args.out, args.force)
+    workers = args.workers or available_cpus()
+    progress = not args.quiet and sys.stderr.isatty()
+    results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress)
+    if args.out is not None:
+        write_results(results, resolved_yaml(scenario), args.out, force=args.force)
+    print(format_report(results, args.scenario))
+    if args.out is not None:
+        print(f"Results      {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
+    return 0
+
+
+def format_report(results: Results, path: str) -> str:
+    """The few lines `ilrs run` prints."""
+    s, goal = results.scenario, results.scenario.goal
+    lo, hi = results.ci95
+    pct = "   ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
+                     for k, v in results.percentiles.items())
+    lines = [
+        f"Scenario     {s.title}  ({path}, data as of {s.as_of.isoformat()})",
+        f"Trials       {results.trials:,}   seed {results.seed}   "
+        f"workers {results.workers}   run time {results.elapsed_s:.1f} s",
+        f"Goal         {goal.name}, by {goal.deadline.isoformat()}",
+        f"P(by deadline) {results.probability:6.1%}   95% CI {lo:.1%} to {hi:.1%}",
+        f"Goal date    {pct}",
+    ]
+    if results.p_never > 0:
+        lines.append(f"Never met    in {results.p_never:.1%} of trials (too few parts finish)")
+    return "\n".join(lines)

@@ -1,0 +1,262 @@
+"""Distribution value objects: the uncertain quantities a scenario may state.
+
+Every distribution is immutable, validates its parameters on construction (raising
+``ValueError`` with a message fit for a user), samples with an explicit numpy ``Generator``
+and knows its analytic mean, so tests compare against theory instead of pinned numbers.
+Values are in the scenario's ``time_unit`` (or unitless for factors); conversion to days
+happens in :mod:`sim.sampling`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+# z such that P(Z <= z) = 0.9 for a standard normal: lognormal p90 = median * exp(sigma * z).
+Z90 = 1.2815515655446004
+
+# Beta-PERT shape parameter (the classic "lambda = 4").
+PERT_SHAPE = 4.0
+
+
+@runtime_checkable
+class Distribution(Protocol):
+    """What every distribution offers."""
+
+    @property
+    def mean(self) -> float: ...
+
+    @property
+    def minimum(self) -> float:
+        """The least value it can draw (0 for a lognormal, whose draws are positive)."""
+        ...
+
+    @property
+    def is_fixed(self) -> bool: ...
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray: ...
+
+    def to_yaml(self) -> object:
+        """The scenario-file spelling of this distribution."""
+        ...
+
+
+def _check_finite(*values: float) -> None:
+    for v in values:
+        if not math.isfinite(v):
+            raise ValueError(f"values must be finite numbers, got {v!r}")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    value: float
+
+    def __post_init__(self) -> None:
+        _check_finite(self.value)
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def minimum(self) -> float:
+        return float(self.value)
+
+    @property
+    def is_fixed(self) -> bool:
+        return True
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, float(self.value))
+
+    def to_yaml(self) -> object:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Uniform:
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        _check_finite(self.low, self.high)
+        if self.low > self.high:
+            raise ValueError(f"needs low <= high, got [{self.low}, {self.high}]")
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def minimum(self) -> float:
+        return float(self.low)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.low == self.high
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.low + (self.high - self.low) * rng.random(size)
+
+    def to_yaml(self) -> object:
+        return {"uniform": [self.low, self.high]}
+
+
+def _check_three_point(low: float, mode: float, high: float) -> None:
+    _check_finite(low, mode, high)
+    if not low <= mode <= high:
+        raise ValueError(f"needs low <= mode <= high, got [{low}, {mode}, {high}]")
+
+
+@dataclass(frozen=True)
+class Triangular:
+    low: float
+    mode: float
+    high: float
+
+    def __post_init__(self) -> None:
+        _check_three_point(self.low, self.mode, self.high)
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def minimum(self) -> float:
+        return float(self.low)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.low == self.high
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        # Inverse CDF rather than rng.triangular, which rejects low == high.
+        u = rng.random(size)
+        width = self.high - self.low
+        if width == 0:
+            return np.full(size, float(self.low))
+        split = (self.mode - self.low) / width
+        left = self.low + np.sqrt(u * width * (self.mode - self.low))
+        right = self.high - np.sqrt((1 - u) * width * (self.high - self.mode))
+        return np.where(u < split, left, right)
+
+    def to_yaml(self) -> object:
+        return {"triangular": [self.low, self.mode, self.high]}
+
+
+@dataclass(frozen=True)
+class Pert:
+    """Beta-PERT on [low, high] with the given mode and shape 4."""
+
+    low: float
+    mode: float
+    high: float
+
+    def __post_init__(self) -> None:
+        _check_three_point(self.low, self.mode, self.high)
+
+    @property
+    def mean(self) -> float:
+        return (self.low + PERT_SHAPE * self.mode + self.high) / (PERT_SHAPE + 2)
+
+    @property
+    def minimum(self) -> float:
+        return float(self.low)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.low == self.high
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        width = self.high - self.low
+        if width == 0:
+            return np.full(size, float(self.low))
+        alpha = 1 + PERT_SHAPE * (self.mode - self.low) / width
+        beta = 1 + PERT_SHAPE * (self.high - self.mode) / width
+        return self.low + width * rng.beta(alpha, beta, size)
+
+    def to_yaml(self) -> object:
+        return {"pert": [self.low, self.mode, self.high]}
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """Lognormal given by its median and 90th percentile (so sigma = ln(p90/median) / z90)."""
+
+    median: float
+    p90: float
+
+    def __post_init__(self) -> None:
+        _check_finite(self.median, self.p90)
+        if not 0 < self.median < self.p90:
+            raise ValueError(f"needs 0 < median < p90, got median {self.median}, p90 {self.p90}")
+
+    @property
+    def sigma(self) -> float:
+        return math.log(self.p90 / self.median) / Z90
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    @property
+    def minimum(self) -> float:
+        return 0.0
+
+    @property
+    def is_fixed(self) -> bool:
+        return False
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.median * np.exp(self.sigma * rng.standard_normal(size))
+
+    def to_yaml(self) -> object:
+        return {"lognormal": {"median": self.median, "p90": self.p90}}
+
+
+@dataclass(frozen=True)
+class Empirical:
+    """Each listed value equally likely."""
+
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.values) == 0:
+            raise ValueError("needs at least one value, got an empty list")
+        _check_finite(*self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def minimum(self) -> float:
+        return float(min(self.values))
+
+    @property
+    def is_fixed(self) -> bool:
+        return len(set(self.values)) == 1
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.asarray(self.values, dtype=float)[rng.integers(0, len(self.values), size)]
+
+    def to_yaml(self) -> object:
+        return {"empirical": list(self.values)}
+
+
+AnyDistribution = Fixed | Uniform | Triangular | Pert | LogNormal | Empirical
+
+# The YAML spelling of each non-fixed kind and how many parameters its list takes.
+KINDS: dict[str, type] = {
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "pert": Pert,
+    "lognormal": LogNormal,
+    "empirical": Empirical,
+}
+
+ZERO = Fixed(0.0)
+ONE = Fixed(1.0)

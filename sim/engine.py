@@ -1,0 +1,493 @@
+"""One trial at a time: SimPy processes over pre-drawn inputs. Deterministic given the draws.
+
+Semantics (issue 2, rules 1-10) in brief: an activity is ready at the latest of as_of, its
+predecessors' finish plus lag and planned plus slip, then postponed by the risk delays that
+apply to it; a launch queues for its vehicle (first come first served), and holding it waits
+for the vehicle to be usable and for its window; failures ground the vehicle and, with
+attempts left, the activity is rebuilt and tries again. Times are days since as_of.
+
+Vehicles are granted by one dispatcher at the end of each instant (an event with a priority
+later than SimPy's NORMAL), so every request made at that instant is in the queue before
+anything is granted: ties then follow the rule (earlier `planned`, then file order, then the
+launch's own list of vehicles) instead of SimPy's internal event order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import simpy
+from simpy.core import URGENT
+from simpy.events import Event
+
+from .model import Scenario
+from .sampling import BlockDraws, draw_block
+
+INF = math.inf
+LATE = 2  # after simpy.core.NORMAL (1): grants happen once an instant's other events are done
+EPS = 1e-9  # days; guards window arithmetic against rounding
+
+# `driver` codes: what set an activity's first ready time (>= 0: that predecessor's index).
+DRIVER_AS_OF = -1
+DRIVER_PLANNED = -2
+DRIVER_DONE = -3
+DRIVER_NONE = -4  # never became ready
+
+
+class TraceEvent(NamedTuple):
+    time: float
+    what: str
+    activity: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityPlan:
+    preds: tuple[int, ...]
+    vehicles: tuple[int, ...]
+    window: tuple[float, float] | None  # (period, anchor) in days
+    success: float
+    attempts: int
+    done_at: float | None
+    tie: tuple[float, int]  # queue order among simultaneous requests
+
+
+@dataclass(frozen=True)
+class VehiclePlan:
+    reliability: float
+    min_interval: float
+    available: float
+    after: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The scenario compiled to indices and days: the static half of the engine's input."""
+
+    ids: tuple[str, ...]
+    vehicle_ids: tuple[str, ...]
+    activities: tuple[ActivityPlan, ...]
+    vehicles: tuple[VehiclePlan, ...]
+    risk_cancels: tuple[tuple[int, ...], ...]
+    successors: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def compile(cls, scenario: Scenario) -> Plan:
+        ai, vi, dpu = scenario.activity_index, scenario.vehicle_index, scenario.days_per_unit
+        acts = []
+        for order, a in enumerate(scenario.activities):
+            window = None
+            if a.window is not None:
+                window = (a.window.period * dpu, scenario.days_from_as_of(a.window.anchor))
+            planned = scenario.days_from_as_of(a.planned) if a.planned else INF
+            acts.append(
+                ActivityPlan(
+                    preds=tuple(ai[d.id] for d in a.after),
+                    vehicles=tuple(vi[v] for v in a.vehicles),
+                    window=window,
+                    success=a.success,
+                    attempts=a.attempts,
+                    done_at=scenario.days_from_as_of(a.done) if a.done else None,
+                    tie=(planned, order),
+                )
+            )
+        vehicles = tuple(
+            VehiclePlan(
+                reliability=v.reliability,
+                min_interval=v.min_interval * dpu,
+                available=scenario.days_from_as_of(v.available) if v.available else -INF,
+                after=tuple(ai[x] for x in v.after),
+            )
+            for v in scenario.vehicles
+        )
+        cancels = tuple(tuple(ai[x] for x in r.cancels) for r in scenario.risks)
+        successors: list[list[int]] = [[] for _ in acts]
+        for a, act in enumerate(acts):
+            for p in act.preds:
+                successors[p].append(a)
+        return cls(
+            ids=tuple(a.id for a in scenario.activities),
+            vehicle_ids=tuple(v.id for v in scenario.vehicles),
+            activities=tuple(acts),
+            vehicles=vehicles,
+            risk_cancels=cancels,
+            successors=tuple(tuple(x) for x in successors),
+        )
+
+
+def next_window(t: float, window: tuple[float, float] | None) -> float:
+    """The first time at or after t on the window anchor + k * period."""
+    if window is None:
+        return t
+    period, anchor = window
+    return anchor + math.ceil((t - anchor) / period - EPS) * period
+
+
+class _Scheduled(Event):
+    """An event that fires `callback` at now + delay with the given priority."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int, callback: Any):
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        self.callbacks.append(callback)
+        env.schedule(self, priority, delay)
+
+
+@dataclass
+class TrialOutcome:
+    finish: list[float]
+    ready: list[float]  # ready time of the last attempt
+    start: list[float]  # start (or launch) time of the last attempt
+    attempts: list[int]
+    driver: list[int]
+
+
+class _Dispatcher:
+    """Launch vehicles as shared resources with first-come-first-served queues.
+
+    A vehicle is released `min_interval` after its launch. The release is lazy: it is only
+    acted on (by a settle at that instant) when somebody is queueing, which saves an event for
+    most launches.
+    """
+
+    def __init__(self, env: simpy.Environment, plan: Plan, trace: list[TraceEvent] | None):
+        self.env, self.plan, self.trace = env, plan, trace
+        n = len(plan.vehicles)
+        self.holder: list[int | None] = [None] * n  # activity holding the vehicle
+        self.free_at = [INF] * n  # when the holder gives it back (inf: not launched yet)
+        self.queues: list[list[tuple[float, tuple[float, int], int]]] = [[] for _ in range(n)]
+        self.pending: dict[int, tuple[int, Event]] = {}  # request id -> (activity, grant event)
+        self.request_of: dict[int, int] = {}  # activity -> its open request id
+        self.grounded_until = [-INF] * n
+        self.failures = [0] * n
+        self._next_id = 0
+        self._settles: set[float] = set()  # times at which a settle is already scheduled
+
+    def request(self, a: int) -> Event:
+        rid, self._next_id = self._next_id, self._next_id + 1
+        granted = self.env.event()
+        self.pending[rid] = (a, granted)
+        self.request_of[a] = rid
+        key = (self.env.now, self.plan.activities[a].tie, rid)
+        for v in self.plan.activities[a].vehicles:
+            heapq.heappush(self.queues[v], key)
+            if self.holder[v] is not None and self.env.now < self.free_at[v] < INF:
+                self._settle_at(self.free_at[v])
+        self._settle_at(self.env.now)
+        return granted
+
+    def release_later(self, v: int, delay: float) -> None:
+        self.free_at[v] = self.env.now + delay
+        if self.queues[v]:
+            self._settle_at(self.free_at[v])
+
+    def cancel(self, a: int) -> None:
+        """Withdraw `a`'s request and give back any vehicle it holds, at once."""
+        rid = self.request_of.pop(a, None)
+        if rid is not None:
+            self.pending.pop(rid, None)
+        for v, held in enumerate(self.holder):
+            if held == a:
+                self.free_at[v] = min(self.free_at[v], self.env.now)
+                self._release(v)
+                if self.queues[v]:
+                    self._settle_at(self.env.now)
+
+    def release_all(self) -> None:
+        """At the end of a trial: log the releases nobody was waiting for."""
+        for v, held in enumerate(self.holder):
+            if held is not None and self.free_at[v] < INF:
+                self._release(v)
+
+    def _release(self, v: int) -> None:
+        if self.trace is not None:
+            self.trace.append(TraceEvent(self.free_at[v], "release", self.plan.ids[self.holder[v]],
+                                         self.plan.vehicle_ids[v]))
+        self.holder[v] = None
+        self.free_at[v] = INF
+
+    def _settle_at(self, t: float) -> None:
+        assert t >= self.env.now, "a settle cannot be scheduled in the past"
+        if t not in self._settles:
+            self._settles.add(t)
+            _Scheduled(self.env, t - self.env.now, LATE, self._settle)
+
+    def _settle(self, _: Event) -> None:
+        now = self.env.now
+        self._settles.discard(now)
+        while True:
+            offers: dict[int, list[int]] = {}
+            for v, queue in enumerate(self.queues):
+                if self.holder[v] is not None:
+                    if self.free_at[v] > now:
+                        continue
+                    self._release(v)
+                while queue and queue[0][2] not in self.pending:
+                    heapq.heappop(queue)  # granted elsewhere or withdrawn
+                if queue:
+                    offers.setdefault(queue[0][2], []).append(v)
+            if not offers:
+                return
+            for rid, offered in offers.items():
+                a, granted = self.pending.pop(rid)
+                del self.request_of[a]
+                # Simultaneous offers: the launch takes the first in its own list.
+                v = min(offered, key=self.plan.activities[a].vehicles.index)
+                heapq.heappop(self.queues[v])  # it was at the head of this queue
+                self.holder[v] = a
+                granted.succeed(v)
+
+
+class TrialInputs:
+    """A block's draws as nested Python lists ([element][trial]...), cheap to index per trial."""
+
+    def __init__(self, draws: BlockDraws):
+        acts = draws.activities
+        self.size = draws.size
+        self.ready_floor = [d.ready_floor.tolist() for d in acts]
+        self.lags = [[lag.tolist() for lag in d.lags] for d in acts]
+        self.delay = [d.risk_delay.tolist() for d in acts]
+        # Attempt-indexed draws stay [element][attempt][trial], as drawn.
+        self.duration = [d.duration.tolist() for d in acts]
+        self.launch_u = [d.launch_u.tolist() for d in acts]
+        self.success_u = [d.success_u.tolist() for d in acts]
+        self.rebuild = [d.rebuild.tolist() for d in acts]
+        self.risk_time = draws.risk_time.tolist()
+        self.stand_down = [sd.tolist() for sd in draws.stand_down]
+
+
+class _Trial:
+    """The SimPy model of one trial.
+
+    An activity's process starts when its last predecessor finishes (so a never-finishing
+    predecessor leaves it unstarted), works out its ready time and runs its attempts. A plain
+    activity sleeps once, from now to its finish, and writes its ready/start entries to the
+    trace when it wakes; a launch must be in the vehicle queue at its ready time, so it sleeps
+    until then and goes through the dispatcher.
+    """
+
+    def __init__(self, plan: Plan, inputs: TrialInputs, i: int, trace: list[TraceEvent] | None):
+        self.env = env = simpy.Environment()
+        self.plan, self.x, self.i, self.trace = plan, inputs, i, trace
+        n = len(plan.activities)
+        self.out = TrialOutcome([INF] * n, [INF] * n, [INF] * n, [0] * n, [DRIVER_NONE] * n)
+        self.waiting = [len(act.preds) for act in plan.activities]
+        # Only vehicles' `after` lists wait on finish events; made when first asked for.
+        self.finished: list[Event | None] = [None] * n
+        self.cancelled_at = [INF] * n
+        self.dispatcher = _Dispatcher(env, plan, trace)
+
+    def run(self) -> TrialOutcome:
+        plan, env, out = self.plan, self.env, self.out
+        # Risks first, at URGENT priority: they take effect before anything else at their instant.
+        for r, cancels in enumerate(plan.risk_cancels):
+            t = self.x.risk_time[r][self.i]
+            if cancels and t < INF:
+                _Scheduled(env, t, URGENT, lambda _, r=r: self.cancel(r))
+        for a, act in enumerate(plan.activities):
+            if act.done_at is not None:
+                out.finish[a] = out.start[a] = out.ready[a] = act.done_at
+                out.driver[a] = DRIVER_DONE
+                for s in plan.successors[a]:
+                    self.waiting[s] -= 1
+        for a, act in enumerate(plan.activities):
+            if act.done_at is None and self.waiting[a] == 0:
+                self.start(a)
+        env.run()
+        self.dispatcher.release_all()
+        if self.trace is not None:
+            self.trace.sort(key=lambda e: e.time)  # stable: same-time entries keep their order
+        return out
+
+    def log(self, what: str, a: int, detail: str | None = None, at: float | None = None) -> None:
+        if self.trace is not None:
+            time = self.env.now if at is None else at
+            self.trace.append(TraceEvent(time, what, self.plan.ids[a], detail))
+
+    def cancel(self, r: int) -> None:
+        for a in self.plan.risk_cancels[r]:
+            if self.out.finish[a] == INF and self.cancelled_at[a] == INF:
+                self.cancelled_at[a] = self.env.now
+                self.dispatcher.cancel(a)
+                self.log("cancelled", a)
+
+    def finish(self, a: int) -> None:
+        self.out.finish[a] = self.env.now
+        self.log("finish", a)
+        ev = self.finished[a]
+        if ev is not None:
+            ev.succeed()
+        for s in self.plan.successors[a]:
+            self.waiting[s] -= 1
+            if self.waiting[s] == 0:
+                self.start(s)
+
+    def until_finished(self, p: int) -> Event:
+        ev = self.finished[p]
+        if ev is None:
+            ev = self.finished[p] = self.env.event()
+        return ev
+
+    def first_ready(self, a: int) -> float:
+        """Rule 2: the latest of as_of, predecessors' finish + lag, planned + slip; plus delays."""
+        out, x, i = self.out, self.x, self.i
+        ready, driver = 0.0, DRIVER_AS_OF
+        floor = x.ready_floor[a][i]
+        if floor > ready:
+            ready, driver = floor, DRIVER_PLANNED
+        lags = x.lags[a]
+        for k, p in enumerate(self.plan.activities[a].preds):
+            t = out.finish[p] + lags[k][i]
+            if t > ready:
+                ready, driver = t, p
+        out.driver[a] = driver
+        return ready + x.delay[a][i]
+
+    def start(self, a: int) -> None:
+        """All predecessors have finished: work out the ready time and make the first attempt."""
+        if self.cancelled_at[a] < INF:
+            return
+        ready = self.first_ready(a)
+        if self.plan.activities[a].vehicles:
+            self.env.process(self.launches(a, ready))
+        else:
+            self.work(a, 0, ready)
+
+    def attempt_failed(self, a: int, attempt: int) -> float | None:
+        """Log a failed attempt; the next attempt's ready time, or None when none are left."""
+        self.log("failed", a)
+        if attempt + 1 < self.plan.activities[a].attempts:
+            return self.env.now + self.x.rebuild[a][attempt][self.i]
+        return None
+
+    def work(self, a: int, attempt: int, ready: float) -> None:
+        """A plain activity's attempt: start at the next window time, take its duration.
+
+        One timeout from now to the end (plain work needs no process: nothing can change its
+        times once it is ready, only a cancellation, which is checked when it wakes).
+        """
+        env = self.env
+        start = next_window(ready, self.plan.activities[a].window)
+        end = start + self.x.duration[a][attempt][self.i]
+        self.out.ready[a], self.out.attempts[a] = ready, attempt + 1
+        wake = env.timeout(max(end - env.now, 0.0))
+        wake.callbacks.append(lambda _: self.work_ends(a, attempt, ready, start))
+
+    def work_ends(self, a: int, attempt: int, ready: float, start: float) -> None:
+        cancelled_at = self.cancelled_at[a]
+        if ready <= cancelled_at:
+            self.log("ready", a, at=ready)
+        if start <= cancelled_at:
+            self.out.start[a] = start
+            self.log("start", a, at=start)
+        if cancelled_at < INF:
+            return
+        if self.x.success_u[a][attempt][self.i] < self.plan.activities[a].success:
+            self.finish(a)
+            return
+        next_ready = self.attempt_failed(a, attempt)
+        if next_ready is not None:
+            self.work(a, attempt + 1, next_ready)
+
+    def launches(self, a: int, ready: float | None) -> Generator[Event, Any, None]:
+        """A launch activity's process: its attempts in turn, until one succeeds."""
+        attempt = 0
+        while ready is not None:
+            self.out.ready[a], self.out.attempts[a] = ready, attempt + 1
+            ok = yield from self.launch(a, attempt, ready)
+            if ok is None:  # cancelled meanwhile
+                return
+            if ok:
+                self.finish(a)
+                return
+            ready = self.attempt_failed(a, attempt)
+            attempt += 1
+
+    def launch(self, a: int, attempt: int, ready: float) -> Generator[Event, Any, bool | None]:
+        """A launch attempt: queue for a vehicle, wait (holding it) until usable and on window."""
+        env, out, x, i = self.env, self.out, self.x, self.i
+        act, dispatcher = self.plan.activities[a], self.dispatcher
+        if ready > env.now:
+            yield env.timeout(ready - env.now)
+            if self.cancelled_at[a] < INF:
+                return None
+        self.log("ready", a)
+        self.log("request", a)
+        v = yield dispatcher.request(a)
+        self.log("grant", a, self.plan.vehicle_ids[v])
+        veh = self.plan.vehicles[v]
+        for p in veh.after:
+            if out.finish[p] == INF:
+                yield self.until_finished(p)
+        if self.cancelled_at[a] < INF:
+            return None
+        usable = max([veh.available, dispatcher.grounded_until[v], env.now]
+                     + [out.finish[p] for p in veh.after])
+        launch = next_window(usable, act.window)
+        if launch > env.now:
+            yield env.timeout(launch - env.now)
+            if self.cancelled_at[a] < INF:
+                return None
+        out.start[a] = env.now
+        dispatcher.release_later(v, veh.min_interval)
+        if x.launch_u[a][attempt][i] >= veh.reliability:
+            self.log("launch_failed", a, self.plan.vehicle_ids[v])
+            k = dispatcher.failures[v]
+            dispatcher.failures[v] += 1
+            dispatcher.grounded_until[v] = env.now + x.stand_down[v][k][i]
+            return False
+        self.log("launch", a, self.plan.vehicle_ids[v])
+        yield env.timeout(x.duration[a][attempt][i])
+        if self.cancelled_at[a] < INF:
+            return None
+        return x.success_u[a][attempt][i] < act.success
+
+
+def simulate_trial(
+    plan: Plan, inputs: TrialInputs, i: int, trace: list[TraceEvent] | None = None
+) -> TrialOutcome:
+    """Run trial `i` of a block; deterministic given the draws."""
+    return _Trial(plan, inputs, i, trace).run()
+
+
+@dataclass
+class BlockOutcome:
+    """Per-trial results of one block (rows: trials; columns: activities)."""
+
+    finish: np.ndarray  # float64 days, inf = never
+    ready: np.ndarray  # float32 days
+    start: np.ndarray  # float32 days
+    attempts: np.ndarray  # int8
+    driver: np.ndarray  # int16
+
+
+def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
+    n, m = draws.size, len(plan.activities)
+    finish = np.empty((n, m))
+    ready = np.empty((n, m), dtype=np.float32)
+    start = np.empty((n, m), dtype=np.float32)
+    attempts = np.empty((n, m), dtype=np.int8)
+    driver = np.empty((n, m), dtype=np.int16)
+    inputs = TrialInputs(draws)
+    for i in range(n):
+        o = simulate_trial(plan, inputs, i)
+        finish[i], ready[i], start[i] = o.finish, o.ready, o.start
+        attempts[i], driver[i] = o.attempts, o.driver
+    return BlockOutcome(finish, ready, start, attempts, driver)
+
+
+def timeline(scenario: Scenario, seed: int = 0, trial: int = 0) -> list[TraceEvent]:
+    """The ordered event log of one trial: for exact tests and for explaining a run."""
+    from .sampling import BLOCK_SIZE
+
+    block, i = divmod(trial, BLOCK_SIZE)
+    draws = draw_block(scenario, seed, block, i + 1)
+    trace: list[TraceEvent] = []
+    simulate_trial(Plan.compile(scenario), TrialInputs(draws), i, trace)
+    return trace

@@ -1,0 +1,249 @@
+"""The scenario as frozen, validated data: what the engine consumes.
+
+No I/O and no SimPy here. :mod:`sim.scenario` builds these objects from YAML (checking every
+field and reporting where); a what-if variant is a new value made with
+``dataclasses.replace``, never a mutation. Dates are ``datetime.date``; durations are in the
+scenario's ``time_unit`` until :mod:`sim.sampling` converts them to days.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, Union
+
+from .distributions import ZERO, AnyDistribution
+
+# Days in one unit of `time_unit`; a month is a twelfth of a Julian year.
+DAYS_PER_UNIT: Mapping[str, float] = MappingProxyType(
+    {"days": 1.0, "months": 365.25 / 12, "years": 365.25}
+)
+DAYS_PER_YEAR = 365.25
+
+# Ids that would clash with the fixed columns of trials.parquet.
+RESERVED_IDS = frozenset({"trial", "goal"})
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Finish-to-start link: start no earlier than `id` finishes plus `lag`."""
+
+    id: str
+    lag: AnyDistribution = ZERO
+
+
+@dataclass(frozen=True)
+class Window:
+    """Starts (or launches) allowed only at anchor + k * period, k an integer."""
+
+    period: float
+    anchor: date
+
+
+@dataclass(frozen=True)
+class OnFailure:
+    """Retry policy: `attempts` counts the first one; each retry is ready `rebuild` after the failure."""
+
+    attempts: int
+    rebuild: AnyDistribution
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    name: str
+    after: tuple[Dependency, ...] = ()
+    planned: date | None = None
+    slip: AnyDistribution | None = None
+    duration: AnyDistribution = ZERO
+    vehicles: tuple[str, ...] = ()
+    window: Window | None = None
+    success: float = 1.0
+    on_failure: OnFailure | None = None
+    factors: tuple[str, ...] = ()
+    done: date | None = None
+    source: str | None = None
+
+    @property
+    def is_launch(self) -> bool:
+        return bool(self.vehicles)
+
+    @property
+    def attempts(self) -> int:
+        return self.on_failure.attempts if self.on_failure else 1
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    id: str
+    name: str
+    reliability: float = 1.0
+    min_interval: float = 0.0
+    stand_down: AnyDistribution = ZERO
+    available: date | None = None
+    after: tuple[str, ...] = ()
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A register entry: occurs at as_of with `probability`, or at a time drawn from a yearly hazard."""
+
+    id: str
+    name: str
+    probability: float | None = None
+    annual_probability: float | None = None
+    delay: AnyDistribution | None = None
+    applies_to: tuple[str, ...] = ()
+    cancels: tuple[str, ...] = ()
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A programme-wide multiplier, drawn once per trial."""
+
+    id: str
+    distribution: AnyDistribution
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    count: int
+    parts: tuple[Requirement, ...]
+
+
+Requirement = Union[str, AllOf, AnyOf, AtLeast]
+
+
+def requirement_ids(req: Requirement) -> Iterator[str]:
+    """Every activity id a requirement names, in order."""
+    if isinstance(req, str):
+        yield req
+    else:
+        for part in req.parts:
+            yield from requirement_ids(part)
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    deadline: date
+    requires: Requirement
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    as_of: date
+    activities: tuple[Activity, ...]
+    goal: Goal
+    description: str = ""
+    time_unit: str = "months"
+    sources: Mapping[str, str] = field(default_factory=dict)
+    factors: tuple[Factor, ...] = ()
+    vehicles: tuple[Vehicle, ...] = ()
+    risks: tuple[Risk, ...] = ()
+    # Provenance: the file it came from and the resolved mapping (after `extends`).
+    path: str | None = field(default=None, compare=False)
+    resolved: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def days_per_unit(self) -> float:
+        return DAYS_PER_UNIT[self.time_unit]
+
+    def days_from_as_of(self, day: date) -> float:
+        """Engine time (days since as_of, 00:00) of the start of `day`."""
+        return float((day - self.as_of).days)
+
+    @cached_property
+    def activity_index(self) -> Mapping[str, int]:
+        return {a.id: i for i, a in enumerate(self.activities)}
+
+    @cached_property
+    def vehicle_index(self) -> Mapping[str, int]:
+        return {v.id: i for i, v in enumerate(self.vehicles)}
+
+    def activity(self, activity_id: str) -> Activity:
+        return self.activities[self.activity_index[activity_id]]
+
+    def vehicle(self, vehicle_id: str) -> Vehicle:
+        return self.vehicles[self.vehicle_index[vehicle_id]]
+
+    def replace_activity(self, activity_id: str, **changes: Any) -> Scenario:
+        """A variant with one activity changed (other elements keep their random draws)."""
+        i = self.activity_index[activity_id]
+        new = dataclasses.replace(self.activities[i], **changes)
+        activities = self.activities[:i] + (new,) + self.activities[i + 1 :]
+        return dataclasses.replace(self, activities=activities, resolved=None)
+
+
+def dependency_graph(scenario: Scenario) -> dict[str, list[str]]:
+    """Activity id -> the activity ids it waits for, including its vehicles' `after` lists."""
+    vehicle_after = {v.id: list(v.after) for v in scenario.vehicles}
+    graph: dict[str, list[str]] = {}
+    for act in scenario.activities:
+        preds = [d.id for d in act.after]
+        for vid in act.vehicles:
+            preds.extend(vehicle_after.get(vid, []))
+        graph[act.id] = preds
+    return graph
+
+
+def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
+    """A dependency cycle as [a, b, ..., a], or None. Iterative DFS, so deep chains are fine."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    for root in graph:
+        if colour[root] != white:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(graph[root]))]
+        colour[root] = grey
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                colour[node] = black
+                stack.pop()
+            elif colour.get(child, black) == grey:
+                path = [n for n, _ in stack]
+                return path[path.index(child) :] + [child]
+            elif colour.get(child) == white:
+                colour[child] = grey
+                stack.append((child, iter(graph[child])))
+    return None
+
+
+def topological_order(scenario: Scenario) -> list[int]:
+    """Activity indices with every predecessor before its successors (file order breaks ties)."""
+    graph = dependency_graph(scenario)
+    index = scenario.activity_index
+    order: list[int] = []
+    placed: set[str] = set()
+    pending = [a.id for a in scenario.activities]
+    while pending:
+        rest = []
+        for aid in pending:
+            if all(p in placed for p in graph[aid]):
+                order.append(index[aid])
+                placed.add(aid)
+            else:
+                rest.append(aid)
+        if len(rest) == len(pending):
+            raise ValueError(f"dependency cycle: {' -> '.join(find_cycle(graph) or rest)}")
+        pending = rest
+    return order

@@ -1,0 +1,195 @@
+"""Results of a Monte Carlo run: compact arrays, the statistics users read, and provenance."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import Scenario
+
+PERCENTILES = (10, 50, 80, 90)
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if n <= 0:
+        raise ValueError("needs at least one trial")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def day_index(days: np.ndarray) -> np.ndarray:
+    """The calendar day (days since as_of) in which each time falls; never stays inf."""
+    return np.floor(days)
+
+
+def percentile_day(days: np.ndarray, percent: int) -> float:
+    """Earliest day by which at least `percent`% of all trials are done; inf when fewer ever are.
+
+    A trial that never finishes counts as later than any date.
+    """
+    n = len(days)
+    k = -(-percent * n // 100)  # ceil(percent * n / 100) in integers
+    return float(np.partition(day_index(days), k - 1)[k - 1])
+
+
+@dataclass
+class Results:
+    """Per-trial arrays (rows: trials; columns: activities in scenario order) and provenance.
+
+    Times are days since the scenario's as_of at 00:00 (float); np.inf means never.
+    """
+
+    scenario: Scenario
+    seed: int
+    goal_days: np.ndarray
+    finish_days: np.ndarray
+    ready_days: np.ndarray
+    start_days: np.ndarray
+    attempts: np.ndarray
+    driver: np.ndarray
+    version: str
+    block_size: int
+    workers: int = 1
+    elapsed_s: float = 0.0
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- the goal -------------------------------------------------------------------------
+    @property
+    def trials(self) -> int:
+        return len(self.goal_days)
+
+    @property
+    def deadline_day(self) -> int:
+        return (self.scenario.goal.deadline - self.scenario.as_of).days
+
+    @property
+    def met(self) -> np.ndarray:
+        """Goal met on or before the deadline (the end of that day), per trial."""
+        return day_index(self.goal_days) <= self.deadline_day
+
+    @property
+    def probability(self) -> float:
+        return float(self.met.mean())
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson_interval(int(self.met.sum()), self.trials)
+
+    @property
+    def p_never(self) -> float:
+        return float(np.isinf(self.goal_days).mean())
+
+    @property
+    def percentiles(self) -> dict[str, date | None]:
+        return self._percentile_dates(self.goal_days)
+
+    # -- activities -----------------------------------------------------------------------
+    def finish(self, activity_id: str) -> np.ndarray:
+        return self.finish_days[:, self.scenario.activity_index[activity_id]]
+
+    def activity_table(self) -> pd.DataFrame:
+        """One row per activity: P(finish by deadline), P(never), mean attempts, percentiles."""
+        rows = []
+        for j, act in enumerate(self.scenario.activities):
+            days = self.finish_days[:, j]
+            row: dict[str, Any] = {
+                "id": act.id,
+                "name": act.name,
+                "p_finish_by_deadline": float((day_index(days) <= self.deadline_day).mean()),
+                "p_never": float(np.isinf(days).mean()),
+                "mean_attempts": float(self.attempts[:, j].mean()),
+            }
+            row.update(self._percentile_dates(days))
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("id")
+
+    # -- conversions ----------------------------------------------------------------------
+    def to_date(self, days: float) -> date | None:
+        return None if math.isinf(days) else self.scenario.as_of + timedelta(days=int(days))
+
+    def _percentile_dates(self, days: np.ndarray) -> dict[str, date | None]:
+        return {f"p{q}": self.to_date(percentile_day(days, q)) for q in PERCENTILES}
+
+    def date_column(self, days: np.ndarray) -> np.ndarray:
+        """datetime64[s] dates (NaT for never) of engine times."""
+        whole = day_index(days)
+        never = np.isinf(whole)
+        base = np.datetime64(self.scenario.as_of, "s")
+        offsets = np.where(never, 0, whole).astype("int64").astype("timedelta64[D]")
+        out = base + offsets
+        out[never] = np.datetime64("NaT")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per trial: trial, goal date, and each activity's finish date (NaT = never)."""
+        columns: dict[str, Any] = {"trial": np.arange(self.trials), "goal": self.date_column(self.goal_days)}
+        for j, act in enumerate(self.scenario.activities):
+            columns[act.id] = self.date_column(self.finish_days[:, j])
+        return pd.DataFrame(columns)
+
+    def summary(self, scenario_sha256: str | None = None) -> dict[str, Any]:
+        """The content of summary.json."""
+        goal = self.scenario.goal
+        lo, hi = self.ci95
+
+        def iso(d: date | None) -> str | None:
+            return d.isoformat() if d else None
+
+        table = self.activity_table()
+        activities = {
+            aid: {
+                "p_finish_by_deadline": row["p_finish_by_deadline"],
+                "p_never": row["p_never"],
+                "mean_attempts": row["mean_attempts"],
+                "percentiles": {f"p{q}": iso(row[f"p{q}"]) for q in PERCENTILES},
+            }
+            for aid, row in table.iterrows()
+        }
+        return {
+            "scenario": self.scenario.title,
+            "scenario_sha256": scenario_sha256,
+            "version": self.version,
+            "seed": self.seed,
+            "trials": self.trials,
+            "block_size": self.block_size,
+            "as_of": self.scenario.as_of.isoformat(),
+            "goal": {
+                "name": goal.name,
+                "deadline": goal.deadline.isoformat(),
+                "probability": self.probability,
+                "ci95": [lo, hi],
+                "p_never": self.p_never,
+                "percentiles": {k: iso(v) for k, v in self.percentiles.items()},
+            },
+            "activities": activities,
+        }
+
+    def __repr__(self) -> str:
+        lo, hi = self.ci95
+        return (
+            f"<Results {self.scenario.title!r}: {self.trials:,} trials, seed {self.seed}; "
+            f"P({self.scenario.goal.name} by {self.scenario.goal.deadline}) = "
+            f"{self.probability:.1%} (95% CI {lo:.1%}-{hi:.1%})>"
+        )
+
+    def _repr_html_(self) -> str:
+        lo, hi = self.ci95
+        pct = "".join(f"<td>{v or 'never'}</td>" for v in self.percentiles.values())
+        heads = "".join(f"<th>P{q}</th>" for q in PERCENTILES)
+        return (
+            f"<p><b>{self.scenario.title}</b>: {self.trials:,} trials, seed {self.seed}</p>"
+            f"<p>P({self.scenario.goal.name} by {self.scenario.goal.deadline}) = "
+            f"<b>{self.probability:.1%}</b> (95% CI {lo:.1%}-{hi:.1%}); "
+            f"never met in {self.p_never:.1%} of trials</p>"
+            f"<table><tr><th>goal date</th>{heads}</tr><tr><td></td>{pct}</tr></table>"
+        )
