@@ -314,8 +314,8 @@ class _Trial:
         for a in self.plan.risk_cancels[r]:
             if self.out.finish[a] == INF and self.cancelled_at[a] == INF:
                 self.cancelled_at[a] = self.env.now
-                self.dispatcher.cancel(a)
                 self.log("cancelled", a)
+                self.dispatcher.cancel(a)
 
     def finish(self, a: int) -> None:
         self.out.finish[a] = self.env.now
