@@ -142,6 +142,7 @@ class _Scheduled(Event):
 @dataclass
 class TrialOutcome:
     finish: list[float]
+    first_ready: list[float]  # ready time of the first attempt (risk delays included)
     ready: list[float]  # ready time of the last attempt
     start: list[float]  # start (or launch) time of the last attempt
     attempts: list[int]
@@ -276,7 +277,8 @@ class _Trial:
         self.env = env = simpy.Environment()
         self.plan, self.x, self.i, self.trace = plan, inputs, i, trace
         n = len(plan.activities)
-        self.out = TrialOutcome([INF] * n, [INF] * n, [INF] * n, [0] * n, [DRIVER_NONE] * n)
+        self.out = TrialOutcome([INF] * n, [INF] * n, [INF] * n, [INF] * n, [0] * n,
+                                [DRIVER_NONE] * n)
         self.waiting = [len(act.preds) for act in plan.activities]
         # Only vehicles' `after` lists wait on finish events; made when first asked for.
         self.finished: list[Event | None] = [None] * n
@@ -292,7 +294,7 @@ class _Trial:
                 _Scheduled(env, t, URGENT, lambda _, r=r: self.cancel(r))
         for a, act in enumerate(plan.activities):
             if act.done_at is not None:
-                out.finish[a] = out.start[a] = out.ready[a] = act.done_at
+                out.finish[a] = out.start[a] = out.ready[a] = out.first_ready[a] = act.done_at
                 out.driver[a] = DRIVER_DONE
                 for s in plan.successors[a]:
                     self.waiting[s] -= 1
@@ -347,7 +349,8 @@ class _Trial:
             if t > ready:
                 ready, driver = t, p
         out.driver[a] = driver
-        return ready + x.delay[a][i]
+        out.first_ready[a] = ready = ready + x.delay[a][i]
+        return ready
 
     def start(self, a: int) -> None:
         """All predecessors have finished: work out the ready time and make the first attempt."""
@@ -461,6 +464,7 @@ class BlockOutcome:
     """Per-trial results of one block (rows: trials; columns: activities)."""
 
     finish: np.ndarray  # float64 days, inf = never
+    first_ready: np.ndarray  # float32 days
     ready: np.ndarray  # float32 days
     start: np.ndarray  # float32 days
     attempts: np.ndarray  # int8
@@ -470,6 +474,7 @@ class BlockOutcome:
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     n, m = draws.size, len(plan.activities)
     finish = np.empty((n, m))
+    first_ready = np.empty((n, m), dtype=np.float32)
     ready = np.empty((n, m), dtype=np.float32)
     start = np.empty((n, m), dtype=np.float32)
     attempts = np.empty((n, m), dtype=np.int8)
@@ -477,9 +482,9 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     inputs = TrialInputs(draws)
     for i in range(n):
         o = simulate_trial(plan, inputs, i)
-        finish[i], ready[i], start[i] = o.finish, o.ready, o.start
+        finish[i], first_ready[i], ready[i], start[i] = o.finish, o.first_ready, o.ready, o.start
         attempts[i], driver[i] = o.attempts, o.driver
-    return BlockOutcome(finish, ready, start, attempts, driver)
+    return BlockOutcome(finish, first_ready, ready, start, attempts, driver)
 
 
 def timeline(scenario: Scenario, seed: int = 0, trial: int = 0) -> list[TraceEvent]:

@@ -86,6 +86,7 @@ def run(
     plan = Plan.compile(scenario)
     n_act = len(scenario.activities)
     finish = np.empty((trials, n_act))
+    first_ready = np.empty((trials, n_act), dtype=np.float32)
     ready = np.empty((trials, n_act), dtype=np.float32)
     start = np.empty((trials, n_act), dtype=np.float32)
     attempts = np.empty((trials, n_act), dtype=np.int8)
@@ -97,7 +98,8 @@ def run(
     with bar:
         for block, out in _outcomes(scenario, plan, seed, blocks(trials), workers):
             rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
-            finish[rows], ready[rows], start[rows] = out.finish, out.ready, out.start
+            finish[rows], first_ready[rows] = out.finish, out.first_ready
+            ready[rows], start[rows] = out.ready, out.start
             attempts[rows], driver[rows] = out.attempts, out.driver
             bar.update(len(out.finish))
     goal = goal_times(scenario.goal.requires, finish, scenario.activity_index)
@@ -106,6 +108,7 @@ def run(
         seed=seed,
         goal_days=goal,
         finish_days=finish,
+        first_ready_days=first_ready,
         ready_days=ready,
         start_days=start,
         attempts=attempts,

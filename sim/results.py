@@ -56,10 +56,11 @@ class Results:
     seed: int
     goal_days: np.ndarray
     finish_days: np.ndarray
-    ready_days: np.ndarray
-    start_days: np.ndarray
-    attempts: np.ndarray
-    driver: np.ndarray
+    first_ready_days: np.ndarray  # float32: ready time of the first attempt
+    ready_days: np.ndarray  # float32: ready time of the last attempt
+    start_days: np.ndarray  # float32: start (launch) time of the last attempt
+    attempts: np.ndarray  # int8: attempts made (0: done before as_of, or never ready)
+    driver: np.ndarray  # int16: what set the first ready time (see sim.engine DRIVER_*)
     version: str
     block_size: int
     workers: int = 1
