@@ -36,6 +36,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _half_width(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ilrs", description="Schedule-risk Monte Carlo for lunar programmes."
@@ -51,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
     p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--precision", type=_half_width, metavar="HALF_WIDTH",
+                       help="add trials until the 95%% CI of P(by deadline) is within "
+                            "+/- HALF_WIDTH (e.g. 0.005), up to 1,000,000 trials")
 
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -93,7 +106,8 @@ def _run(args: argparse.Namespace) -> int:
         check_output_dir(args.out, args.force)
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
-    results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress)
+    results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress,
+                  precision=args.precision)
     if args.out is not None:
         write_results(results, resolved_yaml(scenario), args.out, force=args.force)
     print(format_report(results, args.scenario))

@@ -459,6 +459,16 @@ def simulate_trial(
     return _Trial(plan, inputs, i, trace).run()
 
 
+OUTCOME_DTYPES = {
+    "finish": np.float64,
+    "first_ready": np.float32,
+    "ready": np.float32,
+    "start": np.float32,
+    "attempts": np.int8,
+    "driver": np.int16,
+}
+
+
 @dataclass
 class BlockOutcome:
     """Per-trial results of one block (rows: trials; columns: activities)."""
@@ -472,19 +482,12 @@ class BlockOutcome:
 
 
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
-    n, m = draws.size, len(plan.activities)
-    finish = np.empty((n, m))
-    first_ready = np.empty((n, m), dtype=np.float32)
-    ready = np.empty((n, m), dtype=np.float32)
-    start = np.empty((n, m), dtype=np.float32)
-    attempts = np.empty((n, m), dtype=np.int8)
-    driver = np.empty((n, m), dtype=np.int16)
     inputs = TrialInputs(draws)
-    for i in range(n):
-        o = simulate_trial(plan, inputs, i)
-        finish[i], first_ready[i], ready[i], start[i] = o.finish, o.first_ready, o.ready, o.start
-        attempts[i], driver[i] = o.attempts, o.driver
-    return BlockOutcome(finish, first_ready, ready, start, attempts, driver)
+    rows = [simulate_trial(plan, inputs, i) for i in range(draws.size)]
+    return BlockOutcome(**{
+        name: np.array([getattr(o, name) for o in rows], dtype=dtype).reshape(draws.size, -1)
+        for name, dtype in OUTCOME_DTYPES.items()
+    })
 
 
 def timeline(scenario: Scenario, seed: int = 0, trial: int = 0) -> list[TraceEvent]:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import fields
 
 import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .engine import BlockOutcome, Plan, run_block
+from .engine import OUTCOME_DTYPES, BlockOutcome, Plan, run_block
 from .goal import goal_times
 from .model import Scenario
-from .results import Results
+from .results import Z95, Results, wilson_interval
 from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed
+
+MAX_TRIALS = 1_000_000  # the cap on --precision runs
 
 
 def available_cpus() -> int:
@@ -67,54 +71,98 @@ def _outcomes(
             yield future.result()
 
 
+class _Store:
+    """The per-trial arrays of a run, filled block by block (and grown for --precision)."""
+
+    def __init__(self, n_activities: int):
+        empty = np.empty((0, n_activities))
+        self.arrays = {f.name: empty.astype(OUTCOME_DTYPES[f.name]) for f in fields(BlockOutcome)}
+
+    def grow(self, trials: int) -> None:
+        for name, old in self.arrays.items():
+            new = np.empty((trials, old.shape[1]), dtype=old.dtype)
+            new[: len(old)] = old
+            self.arrays[name] = new
+
+    def fill(self, block: int, out: BlockOutcome) -> None:
+        rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
+        for name, array in self.arrays.items():
+            array[rows] = getattr(out, name)
+
+
 def run(
     scenario: Scenario,
     trials: int = 10_000,
     seed: int | None = None,
     workers: int | None = None,
     progress: bool = False,
+    precision: float | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
 
     The same seed gives the same trials whatever `workers` is (default: the CPUs this process
     may use). With seed None a fresh one is drawn; it is recorded in the Results either way.
+
+    With `precision` (a half-width, e.g. 0.005), `trials` is only the first batch: blocks are
+    added until the 95% Wilson interval of P(goal by deadline) is narrower than +/- precision,
+    or `max_trials` is reached. The trials are the same as a fixed run of the final size.
     """
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
+    if precision is not None and not 0 < precision < 0.5:
+        raise ValueError(f"precision must be between 0 and 0.5, got {precision}")
     seed = fresh_seed() if seed is None else int(seed)
     workers = available_cpus() if workers is None else max(1, int(workers))
     plan = Plan.compile(scenario)
-    n_act = len(scenario.activities)
-    finish = np.empty((trials, n_act))
-    first_ready = np.empty((trials, n_act), dtype=np.float32)
-    ready = np.empty((trials, n_act), dtype=np.float32)
-    start = np.empty((trials, n_act), dtype=np.float32)
-    attempts = np.empty((trials, n_act), dtype=np.int8)
-    driver = np.empty((trials, n_act), dtype=np.int16)
+    store = _Store(len(scenario.activities))
+    deadline = (scenario.goal.deadline - scenario.as_of).days
+    if precision is not None:  # whole blocks, so later rounds continue where this one stops
+        trials = min(max_trials, -(-trials // BLOCK_SIZE) * BLOCK_SIZE)
 
     began = time.perf_counter()
+    done = 0
     bar = tqdm(total=trials, unit="trial", disable=not progress, delay=2.0, file=sys.stderr,
                leave=False)
     with bar:
-        for block, out in _outcomes(scenario, plan, seed, blocks(trials), workers):
-            rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
-            finish[rows], first_ready[rows] = out.finish, out.first_ready
-            ready[rows], start[rows] = out.ready, out.start
-            attempts[rows], driver[rows] = out.attempts, out.driver
-            bar.update(len(out.finish))
-    goal = goal_times(scenario.goal.requires, finish, scenario.activity_index)
+        while True:
+            store.grow(trials)
+            work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
+            for block, out in _outcomes(scenario, plan, seed, work, workers):
+                store.fill(block, out)
+                bar.update(len(out.finish))
+            done = trials
+            if precision is None:
+                break
+            goal = goal_times(scenario.goal.requires, store.arrays["finish"], scenario.activity_index)
+            more = _trials_for_precision(int((np.floor(goal) <= deadline).sum()), done, precision)
+            if more <= done or done >= max_trials:
+                break
+            trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
+            bar.total = trials
+    a = store.arrays
     return Results(
         scenario=scenario,
         seed=seed,
-        goal_days=goal,
-        finish_days=finish,
-        first_ready_days=first_ready,
-        ready_days=ready,
-        start_days=start,
-        attempts=attempts,
-        driver=driver,
+        goal_days=goal_times(scenario.goal.requires, a["finish"], scenario.activity_index),
+        finish_days=a["finish"],
+        first_ready_days=a["first_ready"],
+        ready_days=a["ready"],
+        start_days=a["start"],
+        attempts=a["attempts"],
+        driver=a["driver"],
         version=__version__,
         block_size=BLOCK_SIZE,
         workers=workers,
         elapsed_s=time.perf_counter() - began,
     )
+
+
+def _trials_for_precision(successes: int, n: int, precision: float) -> int:
+    """How many trials the next round should reach (n itself when the interval is narrow enough)."""
+    lo, hi = wilson_interval(successes, n)
+    if (hi - lo) / 2 < precision:
+        return n
+    p = min(max(successes / n, 0.01), 0.99)  # keep the estimate away from 0 and 1
+    needed = math.ceil(Z95**2 * p * (1 - p) / precision**2 * 1.05)  # 5% margin
+    return max(needed, n + BLOCK_SIZE)

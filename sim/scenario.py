@@ -1,0 +1,620 @@
+"""Scenario YAML -> the frozen :class:`sim.model.Scenario`, checking every field and saying where.
+
+Reading and writing YAML (safe loading, tags, duplicate keys, `extends`) is in
+:mod:`sim.yamlio`; this module checks each value of the resolved data and builds the model.
+Checks never stop at the first problem: each element is checked on its own, every problem is
+collected with its file, line and field path, and one :class:`ScenarioError` lists them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any, TypeVar
+
+from .dates import parse_date
+from .distributions import KINDS, ZERO, AnyDistribution, Fixed
+from .model import (
+    DAYS_PER_UNIT,
+    RESERVED_IDS,
+    Activity,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Dependency,
+    Factor,
+    Goal,
+    OnFailure,
+    Requirement,
+    Risk,
+    Scenario,
+    Vehicle,
+    Window,
+    dependency_graph,
+    find_cycle,
+)
+from .yamlio import (
+    Path,
+    Problem,
+    ScenarioError,
+    dump_yaml,
+    format_path,
+    read_document,
+    read_text,
+    resolve_extends,
+    scenario_to_data,
+)
+
+__all__ = ["Problem", "ScenarioError", "load_scenario", "parse_scenario", "resolved_yaml"]
+
+TOP_KEYS = ("scenario", "description", "as_of", "time_unit", "extends", "sources",
+            "factors", "vehicles", "risks", "activities", "goal")
+ACTIVITY_KEYS = ("name", "after", "planned", "slip", "duration", "vehicle", "window", "success",
+                 "on_failure", "factors", "done", "source")
+VEHICLE_KEYS = ("name", "reliability", "min_interval", "stand_down", "available", "after",
+                "source")
+RISK_KEYS = ("name", "probability", "annual_probability", "delay", "applies_to", "cancels",
+             "source")
+GOAL_KEYS = ("name", "deadline", "requires")
+ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+SOURCE_KEY_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
+T = TypeVar("T")
+SECTIONS = {"factors": "factor", "vehicles": "vehicle", "risks": "risk", "activities": "activity"}
+
+# Values that `extends` replaces whole instead of merging key by key: a child that writes
+# `duration: {uniform: [1, 2]}` over a parent's triangular means a uniform, not a mapping with
+# two kinds (an error); likewise a new `requires`.
+ATOMIC_PATHS = ("activities.*.duration", "activities.*.slip", "activities.*.on_failure.rebuild",
+                "vehicles.*.stand_down", "risks.*.delay", "factors.*", "goal.requires")
+
+
+def _atomic(path: Path) -> bool:
+    dotted = ".".join(str(p) for p in path)
+    return any(fnmatch.fnmatchcase(dotted, pattern) and len(path) == pattern.count(".") + 1
+               for pattern in ATOMIC_PATHS)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """The scenario in the YAML file `path`, with `extends` resolved relative to that file.
+
+    Raises :class:`ScenarioError` listing every problem found.
+    """
+    file = os.fspath(path)
+    problems: list[Problem] = []
+    text = read_text(file, problems)
+    if text is None:
+        raise ScenarioError(problems)
+    return _load(text, file, problems)
+
+
+def parse_scenario(text: str, path: str = "<string>") -> Scenario:
+    """The scenario in `text`; `path` names it in messages and anchors a relative `extends`
+    (so with the default, `extends` is relative to the current directory)."""
+    return _load(text, path, [])
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """YAML of the scenario after `extends`, which load_scenario reads back as an equal one.
+
+    A scenario made in Python (e.g. by ``replace_activity``) has no `resolved` mapping; its
+    YAML is then written from the model itself.
+    """
+    data = scenario.resolved if scenario.resolved is not None else scenario_to_data(scenario)
+    return dump_yaml(data)
+
+
+def _load(text: str, file: str, problems: list[Problem]) -> Scenario:
+    doc = read_document(text, file, problems)
+    if doc is not None:
+        doc = resolve_extends(doc, problems, _atomic)
+    if doc is None:  # not YAML, or a parent missing: checking the fields would only add noise
+        raise ScenarioError(problems)
+    builder = _Builder(doc.data, doc.where, doc.file)
+    scenario = builder.build()
+    problems = _without_echoes(problems, builder.problems)
+    if problems or scenario is None:
+        raise ScenarioError(_in_file_order(problems))
+    return scenario
+
+
+def _without_echoes(reading: list[Problem], checking: list[Problem]) -> list[Problem]:
+    """Drop checks of values the reader already rejected (a refused tag reads as null)."""
+    rejected = [(p.file, p.path) for p in reading if p.path]
+
+    def echoes(p: Problem) -> bool:
+        return any(p.file == f and (p.path == r or p.path.startswith((r + ".", r + "[")))
+                   for f, r in rejected)
+
+    return reading + [p for p in checking if not echoes(p)]
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    files = list(dict.fromkeys(p.file for p in problems))
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (files.index(p.file), p.line or 0))
+
+
+def show(value: Any) -> str:
+    """A found value as the user would recognise it from their YAML, shortened."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show(v) for v in value) + "]"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _is_number(value: Any) -> bool:
+    """YAML numbers only: a bool is an int to Python but never a number to the user."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Checker:
+    """Checks of single values; each records a located problem and returns None when wrong."""
+
+    def __init__(self, where: Callable[[Path], tuple[str, int]]) -> None:
+        self.where = where
+        self.problems: list[Problem] = []
+        # (kind, id, path) of every id used, checked once all sections are known.
+        self.refs: list[tuple[str, str, Path]] = []
+
+    def problem(self, path: Path, message: str) -> None:
+        file, line = self.where(path)
+        self.problems.append(Problem(file, line, format_path(path), message))
+
+    def opt(self, f: dict[str, Any], key: str, path: Path, check: Callable[..., T],
+            *args: Any) -> T | None:
+        """`check(f[key], path.key, *args)` if the key is set, else None."""
+        return check(f[key], path + (key,), *args) if key in f else None
+
+    def fields(self, value: Any, path: Path, allowed: tuple[str, ...],
+               required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The mapping's keys that are set (null means unset); unknown or missing keys are
+        problems."""
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping (keys such as {', '.join(allowed[:3])}), "
+                               f"got {show(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.problem(path + (key,), f"unknown key '{key}'{suggest(key, allowed)}")
+        for key in required:
+            if value.get(key) is None:
+                self.problem(path + (key,), "is required, got " + (
+                    "null" if key in value else "nothing"))
+        return {k: v for k, v in value.items() if k in allowed and v is not None}
+
+    def check_id(self, ident: str, path: Path, kind: str) -> bool:
+        pattern, chars = (SOURCE_KEY_RE, "digits, '_' and '-'") if kind == "source" else (
+            ID_RE, "digits and '_'")
+        if not pattern.match(ident):
+            self.problem(path, f"a {kind} id must be lowercase letters, {chars}, starting with "
+                               f"a letter, got '{ident}'")
+            return False
+        if kind != "source" and ident in RESERVED_IDS:
+            self.problem(path, f"'{ident}' is reserved (it names a results column), "
+                               "choose another id")
+            return False
+        return True
+
+    def text(self, value: Any, path: Path) -> str | None:
+        if isinstance(value, str):
+            return value
+        if _is_number(value):  # `scenario: 2030` is a title, not a type error
+            return str(value)
+        self.problem(path, f"must be text, got {show(value)}")
+        return None
+
+    def number(self, value: Any, path: Path, low: float | None = None,
+               strict: bool = False) -> float | None:
+        """A finite number (never a bool), at least `low`, or greater than it if `strict`."""
+        if not _is_number(value) or not math.isfinite(value):
+            self.problem(path, f"must be a number, got {show(value)}")
+            return None
+        if low is not None and (value <= low if strict else value < low):
+            self.problem(path, f"must be {'greater than' if strict else 'at least'} {low:g}, "
+                               f"got {show(value)}")
+            return None
+        return value  # type: ignore[no-any-return]
+
+    def probability(self, value: Any, path: Path) -> float | None:
+        if _is_number(value) and not 0 <= value <= 1:
+            self.problem(path, f"must be between 0 and 1, got {show(value)}")
+            return None
+        return self.number(value, path)
+
+    def date(self, value: Any, path: Path) -> date | None:
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return None
+
+    def time_unit(self, value: Any, path: Path) -> str | None:
+        if isinstance(value, str) and value in DAYS_PER_UNIT:
+            return value
+        hint = suggest(value, DAYS_PER_UNIT) if isinstance(value, str) else ""
+        self.problem(path, f"must be one of {', '.join(DAYS_PER_UNIT)}, got {show(value)}{hint}")
+        return None
+
+    def items(self, value: Any, path: Path, expected: str) -> list[tuple[Any, Path]] | None:
+        """A single item or a non-empty list, each with its path."""
+        if isinstance(value, list) and value:
+            return [(v, path + (i,)) for i, v in enumerate(value)]
+        if isinstance(value, str):
+            return [(value, path)]
+        self.problem(path, f"must be {expected}, got {show(value)}")
+        return None
+
+    def ref(self, kind: str, ident: str, path: Path) -> None:
+        self.refs.append((kind, ident, path))
+
+    def id_list(self, value: Any, path: Path, kind: str) -> tuple[str, ...] | None:
+        """One id or a non-empty list of ids of `kind`, each recorded as a reference."""
+        items = self.items(value, path, f"a {kind} id or a list of them")
+        if items is None:
+            return None
+        for item, where in items:
+            if isinstance(item, str):
+                self.ref(kind, item, where)
+            else:
+                self.problem(where, f"must be a {kind} id, got {show(item)}")
+        ids = tuple(item for item, _ in items if isinstance(item, str))
+        return ids if len(ids) == len(items) else None
+
+    def source(self, value: Any, path: Path) -> str | None:
+        if not isinstance(value, str):
+            self.problem(path, f"must be a key of sources, got {show(value)}")
+            return None
+        self.ref("source", value, path)
+        return value
+
+    def distribution(self, value: Any, path: Path, quantity: str) -> AnyDistribution | None:
+        """A distribution of a `quantity` that cannot be negative (duration, lag, factor...)."""
+        dist: AnyDistribution | None = None
+        if _is_number(value):
+            dist = self.construct(Fixed, (value,), path, "fixed")  # NaN, inf
+        elif isinstance(value, dict) and len(value) == 1:
+            ((kind, params),) = value.items()
+            if kind in KINDS:
+                dist = self.distribution_kind(kind, params, path)
+            else:
+                self.problem(path + (kind,), f"unknown distribution '{kind}' (expected one of "
+                             f"{', '.join(KINDS)}){suggest(kind, KINDS)}")
+        else:
+            self.problem(path, "must be a number or a mapping with one key (uniform, triangular, "
+                               f"pert, lognormal or empirical), got {show(value)}")
+        if dist is not None and dist.minimum < 0:
+            lead = " (leads, i.e. negative lags, are not supported)" if quantity == "lag" else ""
+            self.problem(path, f"a {quantity} cannot be negative{lead}, but this can draw "
+                               f"{dist.minimum:g}: {show(value)}")
+            return None
+        return dist
+
+    def distribution_kind(self, kind: str, params: Any, path: Path) -> AnyDistribution | None:
+        where = path + (kind,)
+        if kind == "lognormal":
+            f = self.fields(params, where, ("median", "p90"), ("median", "p90"))
+            if f is None or len(f) < 2:
+                return None
+            args = [self.number(f[k], where + (k,)) for k in ("median", "p90")]
+        else:
+            shape = {"uniform": "[low, high]", "triangular": "[low, mode, high]",
+                     "pert": "[low, mode, high]"}.get(kind, "[v1, v2, ...]")
+            if not isinstance(params, list) or (kind != "empirical"
+                                                and len(params) != shape.count(",") + 1):
+                self.problem(where, f"needs a list {shape}, got {show(params)}")
+                return None
+            args = [self.number(v, where + (i,)) for i, v in enumerate(params)]
+        if any(a is None for a in args):
+            return None
+        return self.construct(KINDS[kind], (tuple(args),) if kind == "empirical" else args,
+                              path, kind)
+
+    def construct(self, cls: type[T], args: Any, path: Path, kind: str) -> T | None:
+        """The distribution, or a problem quoting its own ValueError (e.g. low > mode)."""
+        try:
+            return cls(*args)
+        except ValueError as exc:
+            self.problem(path, f"impossible {kind} parameters: {exc}")
+            return None
+
+    def requirement(self, value: Any, path: Path) -> Requirement | None:
+        """An activity id, {all: [...]}, {any: [...]} or {at_least: k, of: [...]}, nested."""
+        if isinstance(value, str):
+            self.ref("activity", value, path)
+            return value
+        keys = set(value) if isinstance(value, dict) else set()
+        if keys in ({"all"}, {"any"}):
+            ((op, raw),) = value.items()
+            parts = self.requirement_parts(raw, path + (op,))
+            return None if parts is None else (AllOf(parts) if op == "all" else AnyOf(parts))
+        if keys == {"at_least", "of"}:
+            parts = self.requirement_parts(value["of"], path + ("of",))
+            count = value["at_least"]
+            if not isinstance(count, int) or isinstance(count, bool):
+                self.problem(path + ("at_least",), f"must be a whole number, got {show(count)}")
+            elif parts is not None and not 1 <= count <= len(parts):
+                self.problem(path + ("at_least",), f"must be between 1 and {len(parts)} (the "
+                             f"number of requirements in 'of'), got {count}")
+            elif parts is not None:
+                return AtLeast(count, parts)
+            return None
+        words = ("all", "any", "at_least", "of")
+        hint = "".join(suggest(str(k), words) for k in keys if k not in words)
+        self.problem(path, "must be an activity id, {all: [...]}, {any: [...]} or "
+                           f"{{at_least: k, of: [...]}}, got {show(value)}{hint}")
+        return None
+
+    def requirement_parts(self, value: Any, path: Path) -> tuple[Requirement, ...] | None:
+        if not isinstance(value, list) or not value:
+            self.problem(path, f"must be a non-empty list of requirements, got {show(value)}")
+            return None
+        parts = [self.requirement(v, path + (i,)) for i, v in enumerate(value)]
+        done = tuple(p for p in parts if p is not None)
+        return done if len(done) == len(parts) else None
+
+
+class _Builder(Checker):
+    """Checks the resolved data element by element; builds the model if nothing is wrong."""
+
+    def __init__(self, data: Any, where: Any, file: str) -> None:
+        super().__init__(where)
+        self.data = data
+        self.file = file
+        self.as_of: date | None = None
+        self.raw: dict[str, dict[str, Any]] = {}  # kind -> id -> raw value, for references
+
+    def build(self) -> Scenario | None:
+        top = self.fields(self.data, (), TOP_KEYS, ("scenario", "as_of", "activities", "goal"))
+        if top is None:
+            return None
+        self.as_of = self.opt(top, "as_of", (), self.date)
+        head: dict[str, Any] = {
+            "title": self.opt(top, "scenario", (), self.text),
+            "description": self.opt(top, "description", (), self.text),
+            "time_unit": self.opt(top, "time_unit", (), self.time_unit),
+            "sources": self.sources(top.get("sources", {})),
+        }
+        parts = {key: self.section(top, key) for key in SECTIONS}
+        goal = self.opt(top, "goal", (), self.goal)
+        self.check_refs()
+        self.check_cycles()
+        if self.problems or self.as_of is None or goal is None:
+            return None
+        built: dict[str, Any] = {key: tuple(parts[key].values()) for key in SECTIONS}
+        return Scenario(
+            as_of=self.as_of, goal=goal, **{k: v for k, v in head.items() if v is not None},
+            **built, path=self.file, resolved=self.data,
+        )
+
+    def section(self, top: dict[str, Any], key: str) -> dict[str, Any]:
+        """id -> built element for one id-keyed section (elements with problems left out)."""
+        kind = SECTIONS[key]
+        raw = top.get(key, {})
+        self.raw[kind] = raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            self.problem((key,), f"must be a mapping of id to {kind}, got {show(raw)}")
+        elif key == "activities" and key in top and not raw:
+            self.problem((key,), "needs at least one activity, got none")
+        build = getattr(self, kind)
+        built = {}
+        for ident, value in self.raw[kind].items():
+            if self.check_id(ident, (key, ident), kind):
+                element = build(ident, value, (key, ident))
+                if element is not None:
+                    built[ident] = element
+        return built
+
+    def sources(self, value: Any) -> dict[str, str] | None:
+        if not isinstance(value, dict):
+            self.problem(("sources",), f"must be a mapping of key to citation, got {show(value)}")
+            return None
+        self.raw["source"] = value
+        for key, text in value.items():
+            self.check_id(key, ("sources", key), "source")
+            self.text(text, ("sources", key))
+        return {k: str(v) for k, v in value.items()}
+
+    def factor(self, ident: str, value: Any, path: Path) -> Factor | None:
+        dist = self.distribution(value, path, "factor")
+        return None if dist is None else Factor(ident, dist)
+
+    def vehicle(self, ident: str, value: Any, path: Path) -> Vehicle | None:
+        f = self.fields(value, path, VEHICLE_KEYS)
+        if f is None:
+            return None
+        before = len(self.problems)
+        kw = {
+            "name": self.opt(f, "name", path, self.text),
+            "reliability": self.opt(f, "reliability", path, self.probability),
+            "min_interval": self.opt(f, "min_interval", path, self.number, 0.0),
+            "stand_down": self.opt(f, "stand_down", path, self.distribution, "stand-down"),
+            "available": self.opt(f, "available", path, self.date),
+            "after": self.opt(f, "after", path, self.id_list, "activity"),
+            "source": self.opt(f, "source", path, self.source),
+        }
+        return self.make(Vehicle, before, id=ident, **_default_name(kw, ident))
+
+    def risk(self, ident: str, value: Any, path: Path) -> Risk | None:
+        f = self.fields(value, path, RISK_KEYS)
+        if f is None:
+            return None
+        before = len(self.problems)
+        if ("probability" in f) == ("annual_probability" in f):
+            self.problem(path, "needs exactly one of probability and annual_probability, got "
+                         + ("both" if "probability" in f else "neither"))
+        if "delay" in f and "annual_probability" in f:
+            self.problem(path + ("delay",), "is only allowed with probability, not with "
+                         "annual_probability (a risk at a random time can only cancel)")
+        elif "delay" in f and "applies_to" not in f:
+            self.problem(path + ("delay",), "needs applies_to (the activities it postpones)")
+        if "applies_to" in f and "delay" not in f:
+            self.problem(path + ("applies_to",), "needs delay (how long the activities wait)")
+        if "delay" not in f and "cancels" not in f:
+            self.problem(path, "needs delay (with applies_to) or cancels, got neither")
+        kw = {
+            "name": self.opt(f, "name", path, self.text),
+            "probability": self.opt(f, "probability", path, self.probability),
+            "annual_probability": self.opt(f, "annual_probability", path, self.probability),
+            "delay": self.opt(f, "delay", path, self.distribution, "delay"),
+            "applies_to": self.opt(f, "applies_to", path, self.id_list, "activity"),
+            "cancels": self.opt(f, "cancels", path, self.id_list, "activity"),
+            "source": self.opt(f, "source", path, self.source),
+        }
+        return self.make(Risk, before, id=ident, **_default_name(kw, ident))
+
+    def activity(self, ident: str, value: Any, path: Path) -> Activity | None:
+        f = self.fields(value, path, ACTIVITY_KEYS)
+        if f is None:
+            return None
+        before = len(self.problems)
+        if "slip" in f and "planned" not in f:
+            self.problem(path + ("slip",), "needs planned (a slip is added to the planned date)")
+        kw = {
+            "name": self.opt(f, "name", path, self.text),
+            "after": self.opt(f, "after", path, self.after),
+            "planned": self.opt(f, "planned", path, self.date),
+            "slip": self.opt(f, "slip", path, self.distribution, "slip"),
+            "duration": self.opt(f, "duration", path, self.distribution, "duration"),
+            "vehicles": self.opt(f, "vehicle", path, self.id_list, "vehicle"),
+            "window": self.opt(f, "window", path, self.window),
+            "success": self.opt(f, "success", path, self.probability),
+            "on_failure": self.opt(f, "on_failure", path, self.on_failure),
+            "factors": self.opt(f, "factors", path, self.id_list, "factor"),
+            "done": self.opt(f, "done", path, self.date),
+            "source": self.opt(f, "source", path, self.source),
+        }
+        done = kw["done"]
+        if isinstance(done, date) and self.as_of is not None and done > self.as_of:
+            self.problem(path + ("done",), f"must be on or before as_of ({self.as_of}), got {done}")
+        return self.make(Activity, before, id=ident, **_default_name(kw, ident))
+
+    def after(self, value: Any, path: Path) -> tuple[Dependency, ...] | None:
+        """Predecessors: an id, or a list of ids and {id: x, lag: distribution} mappings."""
+        items = self.items(value, path, "a list of activity ids")
+        if items is None:
+            return None
+        deps = []
+        for item, where in items:
+            if isinstance(item, dict):
+                f = self.fields(item, where, ("id", "lag"), ("id",)) or {}
+                lag = self.opt(f, "lag", where, self.distribution, "lag")
+                ident = f.get("id")
+                if isinstance(ident, str):
+                    self.ref("activity", ident, where + ("id",))
+                    deps.append(Dependency(ident, lag or ZERO))
+                elif ident is not None:
+                    self.problem(where + ("id",), f"must be an activity id, got {show(ident)}")
+            elif isinstance(item, str):
+                self.ref("activity", item, where)
+                deps.append(Dependency(item))
+            else:
+                self.problem(where, f"must be an activity id or {{id: ..., lag: ...}}, "
+                                    f"got {show(item)}")
+        return tuple(deps)
+
+    def window(self, value: Any, path: Path) -> Window | None:
+        f = self.fields(value, path, ("period", "anchor"), ("period", "anchor"))
+        if f is None:
+            return None
+        period = self.opt(f, "period", path, self.number, 0.0, True)
+        anchor = self.opt(f, "anchor", path, self.date)
+        return None if period is None or anchor is None else Window(period, anchor)
+
+    def on_failure(self, value: Any, path: Path) -> OnFailure | None:
+        f = self.fields(value, path, ("attempts", "rebuild"), ("attempts", "rebuild"))
+        if f is None:
+            return None
+        attempts = f.get("attempts")
+        if "attempts" in f and not (isinstance(attempts, int) and not isinstance(attempts, bool)
+                                    and attempts >= 2):
+            self.problem(path + ("attempts",), "must be a whole number of at least 2 (it counts "
+                         f"the first attempt), got {show(attempts)}")
+            attempts = None
+        rebuild = self.opt(f, "rebuild", path, self.distribution, "rebuild")
+        return None if attempts is None or rebuild is None else OnFailure(attempts, rebuild)
+
+    def goal(self, value: Any, path: Path) -> Goal | None:
+        f = self.fields(value, path, GOAL_KEYS, GOAL_KEYS)
+        if f is None:
+            return None
+        name = self.opt(f, "name", path, self.text)
+        deadline = self.opt(f, "deadline", path, self.date)
+        requires = self.opt(f, "requires", path, self.requirement)
+        if name is None or deadline is None or requires is None:
+            return None
+        return Goal(name, deadline, requires)
+
+    def check_refs(self) -> None:
+        """Every id used names an element of the right kind (did-you-mean when close)."""
+        plural = {"activity": "activities", "vehicle": "vehicles", "factor": "factors",
+                  "source": "sources"}
+        for kind, ident, path in self.refs:
+            known = self.raw.get(kind, {})
+            if ident in known:
+                continue
+            if known:
+                self.problem(path, f"unknown {kind} '{ident}'{suggest(ident, known)}")
+            else:
+                self.problem(path, f"unknown {kind} '{ident}' (the scenario has no {plural[kind]})")
+
+    def check_cycles(self) -> None:
+        """Dependency cycles through `after` and vehicles' `after`.
+
+        Checked on a skeleton of the graph built from the references, so a problem elsewhere in
+        an activity does not hide a cycle; the rule itself is model.dependency_graph's.
+        """
+        waits: dict[tuple[str, str], defaultdict[str, list[str]]] = {}
+        stated: dict[tuple[str, str, str], Path] = {}  # (section, element, pred) -> where
+        for _kind, ident, path in self.refs:
+            if len(path) > 2 and path[0] in ("activities", "vehicles") and path[2] in (
+                "after", "vehicle"
+            ):
+                key = (str(path[0]), str(path[2]))
+                waits.setdefault(key, defaultdict(list))[str(path[1])].append(ident)
+                stated.setdefault((str(path[0]), str(path[1]), ident), path)
+        after = waits.get(("activities", "after"), defaultdict(list))
+        uses = waits.get(("activities", "vehicle"), defaultdict(list))
+        v_after = waits.get(("vehicles", "after"), defaultdict(list))
+        skeleton = Scenario(
+            "", date.min, goal=Goal("", date.min, ""),
+            activities=tuple(Activity(a, a, tuple(map(Dependency, after[a])), vehicles=tuple(
+                uses[a])) for a in self.raw["activity"]),
+            vehicles=tuple(Vehicle(v, v, after=tuple(v_after[v])) for v in self.raw["vehicle"]),
+        )
+        cycle = find_cycle(dependency_graph(skeleton))
+        if cycle:
+            first, second = cycle[0], cycle[1]
+            where = stated.get(("activities", first, second)) or next(
+                (stated[("vehicles", v, second)] for v in uses[first]
+                 if ("vehicles", v, second) in stated), ("activities", first))
+            self.problem(where, "dependency cycle (each waits for the next): " + " -> ".join(cycle))
+
+    def make(self, cls: type[T], before: int, **kw: Any) -> T | None:
+        """`cls(**kw)` without the unset fields (model defaults), unless problems arose."""
+        if len(self.problems) > before:
+            return None
+        return cls(**{k: v for k, v in kw.items() if v is not None})
+
+
+def _default_name(kw: dict[str, Any], ident: str) -> dict[str, Any]:
+    return {**kw, "name": kw["name"] if kw["name"] is not None else ident}

@@ -1,0 +1,52 @@
+"""run(): trial counts, the --precision stopping rule, and provenance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import parse_scenario, run
+from sim.sampling import BLOCK_SIZE
+
+COIN = """\
+scenario: Coin
+as_of: 2030-01-01
+time_unit: days
+activities:
+  a: {duration: 1, success: 0.5}
+goal: {name: A, deadline: 2030-12-31, requires: a}
+"""
+
+
+def test_precision_adds_blocks_until_the_interval_is_narrow_enough():
+    s = parse_scenario(COIN)
+    r = run(s, trials=1000, seed=5, workers=1, precision=0.02)
+    lo, hi = r.ci95
+    assert (hi - lo) / 2 < 0.02
+    assert r.trials % BLOCK_SIZE == 0
+    # p = 0.5 needs about 1.96^2 * 0.25 / 0.02^2 = 2401 trials: whole blocks, with a margin.
+    assert 3000 <= r.trials <= 4000
+    fixed = run(s, trials=r.trials, seed=5, workers=1)
+    np.testing.assert_array_equal(r.finish_days, fixed.finish_days)
+
+
+def test_precision_stops_at_the_cap():
+    r = run(parse_scenario(COIN), trials=1000, seed=5, workers=1, precision=0.001, max_trials=3000)
+    assert r.trials == 3000
+
+
+def test_bad_arguments_are_refused():
+    s = parse_scenario(COIN)
+    with pytest.raises(ValueError, match="precision"):
+        run(s, trials=10, precision=0.7)
+    with pytest.raises(ValueError, match="at least 1"):
+        run(s, trials=0)
+
+
+def test_seed_and_provenance_are_recorded():
+    r = run(parse_scenario(COIN), trials=10, workers=1)
+    assert isinstance(r.seed, int) and r.seed >= 0
+    again = run(parse_scenario(COIN), trials=10, seed=r.seed, workers=1)
+    np.testing.assert_array_equal(r.finish_days, again.finish_days)
+    summary = r.summary()
+    assert summary["seed"] == r.seed and summary["block_size"] == BLOCK_SIZE
