@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         write_results(results, resolved_yaml(scenario), args.out, force=args.force)
     print(format_report(results, args.scenario))
     if args.out is not None:
-        print(f"Results      {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
+        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
     return 0
 
 
@@ -120,16 +120,17 @@ def format_report(results: Results, path: str) -> str:
     """The few lines `ilrs run` prints."""
     s, goal = results.scenario, results.scenario.goal
     lo, hi = results.ci95
-    pct = "   ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
-                     for k, v in results.percentiles.items())
+    pct = "  ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
+                    for k, v in results.percentiles.items())
     lines = [
-        f"Scenario     {s.title}  ({path}, data as of {s.as_of.isoformat()})",
-        f"Trials       {results.trials:,}   seed {results.seed}   "
-        f"workers {results.workers}   run time {results.elapsed_s:.1f} s",
-        f"Goal         {goal.name}, by {goal.deadline.isoformat()}",
-        f"P(by deadline) {results.probability:6.1%}   95% CI {lo:.1%} to {hi:.1%}",
-        f"Goal date    {pct}",
+        f"Scenario        {s.title} ({path}; data as of {s.as_of.isoformat()})",
+        f"Trials          {results.trials:,}, seed {results.seed}, {results.workers} workers, "
+        f"{results.elapsed_s:.1f} s",
+        f"Goal            {goal.name}, by {goal.deadline.isoformat()}",
+        f"P(by deadline)  {results.probability:.1%}  (95% CI {lo:.1%} to {hi:.1%})",
+        f"Goal date       {pct}",
     ]
     if results.p_never > 0:
-        lines.append(f"Never met    in {results.p_never:.1%} of trials (too few parts finish)")
+        lines.append(f"Never met       in {results.p_never:.1%} of trials "
+                     "(too few of the required parts ever finish)")
     return "\n".join(lines)
