@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .model import Scenario
+
+if TYPE_CHECKING:  # pandas costs a second to import; only the DataFrame methods need it
+    import pandas as pd
 
 PERCENTILES = (10, 50, 80, 90)
 Z95 = 1.959963984540054
@@ -103,6 +105,11 @@ class Results:
 
     def activity_table(self) -> pd.DataFrame:
         """One row per activity: P(finish by deadline), P(never), mean attempts, percentiles."""
+        import pandas as pd
+
+        return pd.DataFrame(self._activity_rows()).set_index("id")
+
+    def _activity_rows(self) -> list[dict[str, Any]]:
         rows = []
         for j, act in enumerate(self.scenario.activities):
             days = self.finish_days[:, j]
@@ -115,7 +122,7 @@ class Results:
             }
             row.update(self._percentile_dates(days))
             rows.append(row)
-        return pd.DataFrame(rows).set_index("id")
+        return rows
 
     # -- conversions ----------------------------------------------------------------------
     def to_date(self, days: float) -> date | None:
@@ -136,6 +143,8 @@ class Results:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per trial: trial, goal date, and each activity's finish date (NaT = never)."""
+        import pandas as pd
+
         columns: dict[str, Any] = {"trial": np.arange(self.trials), "goal": self.date_column(self.goal_days)}
         for j, act in enumerate(self.scenario.activities):
             columns[act.id] = self.date_column(self.finish_days[:, j])
@@ -149,15 +158,14 @@ class Results:
         def iso(d: date | None) -> str | None:
             return d.isoformat() if d else None
 
-        table = self.activity_table()
         activities = {
-            aid: {
+            row["id"]: {
                 "p_finish_by_deadline": row["p_finish_by_deadline"],
                 "p_never": row["p_never"],
                 "mean_attempts": row["mean_attempts"],
                 "percentiles": {f"p{q}": iso(row[f"p{q}"]) for q in PERCENTILES},
             }
-            for aid, row in table.iterrows()
+            for row in self._activity_rows()
         }
         return {
             "scenario": self.scenario.title,
