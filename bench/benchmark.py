@@ -49,8 +49,8 @@ print(json.dumps({{
     "seconds": time.perf_counter() - began,
     "parent_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    "result_arrays_mib": (r.finish_days.nbytes + r.first_ready_days.nbytes + r.ready_days.nbytes + r.start_days.nbytes
-                          + r.attempts.nbytes + r.driver.nbytes + r.goal_days.nbytes) / 2**20,
+    "result_arrays_mib": sum(a.nbytes for a in (r.finish_days, r.first_ready_days, r.ready_days,
+                             r.start_days, r.attempts, r.driver, r.goal_days)) / 2**20,
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 
-from sim.distributions import Fixed, LogNormal, Triangular, Uniform
+from sim.distributions import LogNormal, Triangular, Uniform
 from sim.model import (
     Activity,
     AtLeast,

@@ -283,6 +283,7 @@ class _Trial:
         # Only vehicles' `after` lists wait on finish events; made when first asked for.
         self.finished: list[Event | None] = [None] * n
         self.cancelled_at = [INF] * n
+        self.over = [False] * n  # finished, or failed with no attempts left
         self.dispatcher = _Dispatcher(env, plan, trace)
 
     def run(self) -> TrialOutcome:
@@ -295,6 +296,7 @@ class _Trial:
         for a, act in enumerate(plan.activities):
             if act.done_at is not None:
                 out.finish[a] = out.start[a] = out.ready[a] = out.first_ready[a] = act.done_at
+                self.over[a] = True
                 out.driver[a] = DRIVER_DONE
                 for s in plan.successors[a]:
                     self.waiting[s] -= 1
@@ -314,13 +316,14 @@ class _Trial:
 
     def cancel(self, r: int) -> None:
         for a in self.plan.risk_cancels[r]:
-            if self.out.finish[a] == INF and self.cancelled_at[a] == INF:
+            if not self.over[a] and self.cancelled_at[a] == INF:
                 self.cancelled_at[a] = self.env.now
                 self.log("cancelled", a)
                 self.dispatcher.cancel(a)
 
     def finish(self, a: int) -> None:
         self.out.finish[a] = self.env.now
+        self.over[a] = True
         self.log("finish", a)
         ev = self.finished[a]
         if ev is not None:
@@ -367,6 +370,7 @@ class _Trial:
         self.log("failed", a)
         if attempt + 1 < self.plan.activities[a].attempts:
             return self.env.now + self.x.rebuild[a][attempt][self.i]
+        self.over[a] = True
         return None
 
     def work(self, a: int, attempt: int, ready: float) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from .distributions import ZERO, AnyDistribution
 
@@ -46,7 +46,7 @@ class Window:
 
 @dataclass(frozen=True)
 class OnFailure:
-    """Retry policy: `attempts` counts the first one; each retry is ready `rebuild` after the failure."""
+    """Retry policy: `attempts` counts the first; a retry is ready `rebuild` after a failure."""
 
     attempts: int
     rebuild: AnyDistribution
@@ -91,7 +91,7 @@ class Vehicle:
 
 @dataclass(frozen=True)
 class Risk:
-    """A register entry: occurs at as_of with `probability`, or at a time drawn from a yearly hazard."""
+    """A register entry: occurs at as_of with `probability`, or when a yearly hazard strikes."""
 
     id: str
     name: str
@@ -127,7 +127,7 @@ class AtLeast:
     parts: tuple[Requirement, ...]
 
 
-Requirement = Union[str, AllOf, AnyOf, AtLeast]
+Requirement = str | AllOf | AnyOf | AtLeast
 
 
 def requirement_ids(req: Requirement) -> Iterator[str]:

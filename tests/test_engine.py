@@ -244,7 +244,8 @@ def test_cancelled_launch_holding_a_vehicle_releases_it_at_once():
         risks=(Risk("r", "R", annual_probability=0.5, cancels=("a",)),),
     )
     trace = _trace_with_risk_at(s, 5.0)
-    got = [(e.time, e.what, e.activity) for e in trace if e.what in ("grant", "release", "cancelled", "launch")]
+    shown = ("grant", "release", "cancelled", "launch")
+    got = [(e.time, e.what, e.activity) for e in trace if e.what in shown]
     assert got == [
         (0, "grant", "a"),
         (5, "cancelled", "a"),
@@ -330,3 +331,12 @@ def test_results_are_identical_for_any_number_of_workers(workers):
     base = run(s, trials=2500, seed=11, workers=1)
     other = run(s, trials=2500, seed=11, workers=workers)
     np.testing.assert_array_equal(base.finish_days, other.finish_days)
+
+
+def test_cancel_after_a_final_failure_is_not_logged():
+    s = scenario(
+        act("x", 1, success=0.0),
+        risks=(Risk("r", "R", annual_probability=0.5, cancels=("x",)),),
+    )
+    trace = _trace_with_risk_at(s, 5.0)
+    assert [e.what for e in trace] == ["ready", "start", "failed"]
