@@ -65,9 +65,36 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add trials until the 95%% CI of P(by deadline) is within "
                             "+/- HALF_WIDTH (e.g. 0.005), up to 1,000,000 trials")
 
+    p_run.add_argument("--plots", type=Path, metavar="DIR",
+                       help="write the standard figures (PNG and SVG) into DIR")
+
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
+
+    p_cmp = commands.add_parser("compare", help="several scenarios with the same seed")
+    p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    _simulation_options(p_cmp)
+    p_cmp.add_argument("--out", type=Path, help="write comparison.csv and the S-curves")
+
+    p_drv = commands.add_parser("drivers", help="risk drivers: switch each uncertainty off in turn")
+    p_drv.add_argument("scenario", help="scenario YAML file")
+    _simulation_options(p_drv)
+    p_drv.add_argument("--out", type=Path, help="write drivers.csv and the tornado chart")
+
+    p_rep = commands.add_parser("report", help="a self-contained HTML report")
+    p_rep.add_argument("scenario", help="scenario YAML file")
+    _simulation_options(p_rep)
+    p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
+    p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
+                       help="scenarios to compare with it in the report")
     return parser
+
+
+def _simulation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
+    parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
+    parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    parser.add_argument("--force", action="store_true", help="replace existing output")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.scenarios)
-        return _run(args)
+        from . import commands  # analysis and plotting load matplotlib: only when asked for
+
+        handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
+                   "report": commands.report}[args.command]
+        return handler(args)
     except ScenarioError as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -102,8 +133,9 @@ def _validate(paths: list[str]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    if args.out is not None:
-        check_output_dir(args.out, args.force)
+    for folder in (args.out, args.plots):
+        if folder is not None:
+            check_output_dir(folder, args.force)
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
     results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress,
@@ -111,6 +143,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_results(results, resolved_yaml(scenario), args.out, force=args.force)
     print(format_report(results, args.scenario))
+    if args.plots is not None:
+        from .plotting import save_standard_figures
+
+        paths = save_standard_figures(results, args.plots)
+        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)")
     if args.out is not None:
         print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
     return 0

@@ -1,0 +1,108 @@
+"""The analysis commands of `ilrs`: compare, drivers, report. Each maps onto library calls."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from .analysis import compare as compare_scenarios
+from .analysis import criticality
+from .drivers import risk_drivers
+from .montecarlo import run
+from .output import check_output_dir
+from .sampling import fresh_seed
+from .scenario import load_scenario
+
+
+def _seed(args: argparse.Namespace) -> int:
+    return fresh_seed() if args.seed is None else int(args.seed)
+
+
+def _percent(p: float) -> str:
+    return f"{p:.1%}"
+
+
+def _date(d: object) -> str:
+    return "never" if d is None or pd.isna(d) else str(d)
+
+
+def compare(args: argparse.Namespace) -> int:
+    scenarios = {Path(p).stem: load_scenario(p) for p in args.scenarios}
+    if args.out is not None:
+        check_output_dir(args.out, args.force)
+    seed = _seed(args)
+    result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers)
+    table = result.table
+    print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
+    print(f"{'scenario':<24} {'P(by deadline)':>14} {'95% CI':>17} {'P50':>11} {'P80':>11}"
+          f" {'never':>7}")
+    for row in table.itertuples():
+        ci = f"{_percent(row.ci_lo)}-{_percent(row.ci_hi)}"
+        print(f"{row.scenario:<24} {_percent(row.probability):>14} {ci:>17} {_date(row.p50):>11}"
+              f" {_date(row.p80):>11} {_percent(row.p_never):>7}")
+    if args.out is not None:
+        from .plotting import plot_compare
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "comparison.csv", index=False)
+        _save(lambda ax: plot_compare(result, ax), args.out / "compare", (9, 5))
+        print(f"\nWritten         {args.out}/ (comparison.csv, compare.png, compare.svg)")
+    return 0
+
+
+def drivers(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    if args.out is not None:
+        check_output_dir(args.out, args.force)
+    seed = _seed(args)
+    table = risk_drivers(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    base = table.attrs.get("p_base")
+    print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
+          f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
+    print(f"{'switched off':<44} {'kind':<8} {'P(by deadline)':>14} {'change':>8}"
+          f" {'P80 moves (days)':>17}")
+    for element, row in table.iterrows():
+        label = f"{element} ({row['name']})" if row["name"] != element else str(element)
+        print(f"{label[:44]:<44} {row['kind']:<8} {_percent(row['p_goal_off']):>14}"
+              f" {row['delta_p']:>+8.1%} {row['delta_p80_days']:>17.0f}")
+    if args.out is not None:
+        from .plotting import plot_drivers
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "drivers.csv")
+        _save(lambda ax: plot_drivers(table, ax), args.out / "drivers",
+              (9, 1.4 + 0.45 * max(min(len(table), 15), 3)))
+        print(f"\nWritten         {args.out}/ (drivers.csv, drivers.png, drivers.svg)")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    scenario = load_scenario(args.scenario)
+    variants = {Path(p).stem: load_scenario(p) for p in args.variants}
+    if args.output.exists() and not args.force:
+        check_output_dir(args.output, args.force)  # a file: refused with a clear message
+    seed = _seed(args)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    table = risk_drivers(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    comparison = None
+    if variants:
+        everything = {Path(args.scenario).stem: scenario, **variants}
+        comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
+                                       workers=args.workers)
+    write_report(results, args.output, drivers=table, comparison=comparison,
+                 criticality=criticality(results))
+    print(f"Report          {args.output} ({args.trials:,} trials, seed {seed})")
+    return 0
+
+
+def _save(draw: object, stem: Path, size: tuple[float, float]) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    draw(fig.add_subplot())  # type: ignore[operator]
+    for ext in ("png", "svg"):
+        fig.savefig(stem.with_suffix(f".{ext}"), dpi=150)
