@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/ilrs_baseline.yaml
 
-.PHONY: run test bench clean
+.PHONY: run test bench figures clean
 
 $(BIN)/ilrs: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,6 @@ bench: $(BIN)/ilrs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+
+figures: $(BIN)/ilrs
+	$(BIN)/python docs/make_figures.py

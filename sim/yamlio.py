@@ -82,6 +82,9 @@ class Document:
     data: Any
     lines: dict[Path, tuple[str, int]]
     file: str
+    # (file, path) of values the reader refused and replaced by null, so that the checks
+    # do not report them a second time (as "required", "must be a mapping", ...).
+    rejected: frozenset[tuple[str, str]] = frozenset()
 
     def where(self, path: Path) -> tuple[str, int]:
         """The location of `path`, or of its nearest ancestor written in a file."""
@@ -104,6 +107,7 @@ class _Reader:
         self.lines: dict[Path, tuple[str, int]] = {}
         self.yaml = YAML(typ="safe", pure=True)
         self.active: set[int] = set()  # nodes being built, to catch recursive aliases
+        self.rejected: set[tuple[str, str]] = set()
         self.count = 0
 
     def read(self, text: str) -> Document | None:
@@ -122,7 +126,7 @@ class _Reader:
         except _TooLarge:
             self._problem((), 1, f"too large: aliases expand to more than {MAX_VALUES} values")
             return None
-        return Document(data, self.lines, self.file)
+        return Document(data, self.lines, self.file, frozenset(self.rejected))
 
     def _problem(self, path: Path, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, format_path(path), message))
@@ -134,17 +138,21 @@ class _Reader:
         line = node.start_mark.line + 1
         tag = _tag(node)
         if id(node) in self.active:
-            self._problem(path, line, "an alias refers to a value that contains it (recursion)")
-            return None
+            return self._reject(path, line, "an alias refers to a value that contains it "
+                                            "(recursion)")
         if isinstance(node, ScalarNode) and tag in _SCALAR_TAGS:
             return self._scalar(node, path, line)
         if isinstance(node, SequenceNode) and tag == _SEQ:
             return self._nested(node, path, self._sequence)
         if isinstance(node, MappingNode) and tag == _MAP:
             return self._nested(node, path, self._mapping)
-        self._problem(path, line, f"the YAML tag {_show_tag(tag)} is not allowed: "
-                      "tags that construct objects or custom types are refused")
-        return None
+        return self._reject(path, line, f"the YAML tag {_show_tag(tag)} is not allowed: "
+                            "tags that construct objects or custom types are refused")
+
+    def _reject(self, path: Path, line: int, message: str) -> None:
+        """Report a value that cannot be read; it reads as null."""
+        self._problem(path, line, message)
+        self.rejected.add((self.file, format_path(path)))
 
     def _nested(self, node: Node, path: Path, build: Callable[[Any, Path], Any]) -> Any:
         self.active.add(id(node))
@@ -159,8 +167,8 @@ class _Reader:
         except (YAMLError, ValueError, TypeError):
             if _tag(node) == _STD + "timestamp":  # e.g. 2026-02-30: let the date check say so
                 return str(node.value)
-            self._problem(path, line, f"cannot read '{node.value}' as {_show_tag(_tag(node))}")
-            return None
+            return self._reject(path, line, f"cannot read '{node.value}' as "
+                                            f"{_show_tag(_tag(node))}")
         # Dates stay text until validation, so `resolved` is plain data that dumps as written.
         return value.isoformat() if hasattr(value, "isoformat") else value
 
@@ -309,7 +317,7 @@ def merge(parent: Document, child: Document, atomic: Callable[[Path], bool]) -> 
         loc = child.lines.get(path) or parent.lines.get(path)
         if loc is not None:
             lines[path] = loc
-    return Document(data, lines, child.file)
+    return Document(data, lines, child.file, parent.rejected | child.rejected)
 
 
 def _merge(old: Any, new: Any, path: Path, atomic: Callable[[Path], bool]) -> Any:
