@@ -50,7 +50,7 @@ print(json.dumps({{
     "parent_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     "result_arrays_mib": sum(a.nbytes for a in (r.finish_days, r.first_ready_days, r.ready_days,
-                             r.start_days, r.attempts, r.driver, r.goal_days)) / 2**20,
+                             r.start_days, r.attempts, r.driver, r.waited_for, r.goal_days)) / 2**20,
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

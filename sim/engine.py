@@ -147,6 +147,7 @@ class TrialOutcome:
     start: list[float]  # start (or launch) time of the last attempt
     attempts: list[int]
     driver: list[int]
+    waited_for: list[int]  # a vehicle `after` activity whose finish set the last launch, or -1
 
 
 class _Dispatcher:
@@ -278,7 +279,7 @@ class _Trial:
         self.plan, self.x, self.i, self.trace = plan, inputs, i, trace
         n = len(plan.activities)
         self.out = TrialOutcome([INF] * n, [INF] * n, [INF] * n, [INF] * n, [0] * n,
-                                [DRIVER_NONE] * n)
+                                [DRIVER_NONE] * n, [-1] * n)
         self.waiting = [len(act.preds) for act in plan.activities]
         # Only vehicles' `after` lists wait on finish events; made when first asked for.
         self.finished: list[Event | None] = [None] * n
@@ -427,6 +428,7 @@ class _Trial:
         self.log("ready", a)
         self.log("request", a)
         v = yield dispatcher.request(a)
+        granted = env.now
         self.log("grant", a, self.plan.vehicle_ids[v])
         veh = self.plan.vehicles[v]
         for p in veh.after:
@@ -434,8 +436,11 @@ class _Trial:
                 yield self.until_finished(p)
         if self.cancelled_at[a] < INF:
             return None
-        usable = max([veh.available, dispatcher.grounded_until[v], env.now]
-                     + [out.finish[p] for p in veh.after])
+        usable = max(veh.available, dispatcher.grounded_until[v], granted)
+        out.waited_for[a] = -1
+        for p in veh.after:  # the vehicle's own prerequisites (e.g. its first flight)
+            if out.finish[p] > usable or (out.finish[p] == usable > granted):
+                usable, out.waited_for[a] = out.finish[p], p
         launch = next_window(usable, act.window)
         if launch > env.now:
             yield env.timeout(launch - env.now)
@@ -470,6 +475,7 @@ OUTCOME_DTYPES = {
     "start": np.float32,
     "attempts": np.int8,
     "driver": np.int16,
+    "waited_for": np.int16,
 }
 
 
@@ -483,6 +489,7 @@ class BlockOutcome:
     start: np.ndarray  # float32 days
     attempts: np.ndarray  # int8
     driver: np.ndarray  # int16
+    waited_for: np.ndarray  # int16
 
 
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:

@@ -32,7 +32,9 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def simulate_block(scenario: Scenario, plan: Plan, seed: int, block: int, size: int) -> BlockOutcome:
+def simulate_block(
+    scenario: Scenario, plan: Plan, seed: int, block: int, size: int
+) -> BlockOutcome:
     """Draw and run one block: the unit of work, identical wherever it runs."""
     return run_block(plan, draw_block(scenario, seed, block, size))
 
@@ -134,7 +136,8 @@ def run(
             done = trials
             if precision is None:
                 break
-            goal = goal_times(scenario.goal.requires, store.arrays["finish"], scenario.activity_index)
+            finish = store.arrays["finish"]
+            goal = goal_times(scenario.goal.requires, finish, scenario.activity_index)
             more = _trials_for_precision(int((np.floor(goal) <= deadline).sum()), done, precision)
             if more <= done or done >= max_trials:
                 break
@@ -151,6 +154,7 @@ def run(
         start_days=a["start"],
         attempts=a["attempts"],
         driver=a["driver"],
+        waited_for=a["waited_for"],
         version=__version__,
         block_size=BLOCK_SIZE,
         workers=workers,

@@ -63,6 +63,9 @@ class Results:
     start_days: np.ndarray  # float32: start (launch) time of the last attempt
     attempts: np.ndarray  # int8: attempts made (0: done before as_of, or never ready)
     driver: np.ndarray  # int16: what set the first ready time (see sim.engine DRIVER_*)
+    # int16: for a launch, the vehicle `after` activity (its index) whose finish set the launch
+    # time of the last attempt; -1 when the vehicle was usable before that.
+    waited_for: np.ndarray
     version: str
     block_size: int
     workers: int = 1
@@ -145,7 +148,10 @@ class Results:
         """One row per trial: trial, goal date, and each activity's finish date (NaT = never)."""
         import pandas as pd
 
-        columns: dict[str, Any] = {"trial": np.arange(self.trials), "goal": self.date_column(self.goal_days)}
+        columns: dict[str, Any] = {
+            "trial": np.arange(self.trials),
+            "goal": self.date_column(self.goal_days),
+        }
         for j, act in enumerate(self.scenario.activities):
             columns[act.id] = self.date_column(self.finish_days[:, j])
         return pd.DataFrame(columns)

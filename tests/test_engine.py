@@ -340,3 +340,16 @@ def test_cancel_after_a_final_failure_is_not_logged():
     )
     trace = _trace_with_risk_at(s, 5.0)
     assert [e.what for e in trace] == ["ready", "start", "failed"]
+
+
+def test_launch_held_by_its_vehicle_prerequisite_records_it():
+    s = scenario(
+        act("first_flight", 30),
+        act("a", 1, vehicles=("lv",)),
+        act("b", 1, vehicles=("lv",), planned=day(40)),
+        vehicles=(lv(after=("first_flight",)),),
+    )
+    r = run(s, trials=2, seed=0, workers=1)
+    # a was held until the first flight (day 30); b was ready after it and did not wait for it.
+    assert r.waited_for[:, 1].tolist() == [0, 0]
+    assert r.waited_for[:, 2].tolist() == [-1, -1]

@@ -73,3 +73,20 @@ goal:
   deadline: 2035-12-31
   requires: ce8
 """
+
+
+def test_headline_answer_is_what_the_code_gives():
+    """The README's results section (written by `make figures`) matches a re-run of the baseline,
+    so a scenario change without `make figures` fails here instead of leaving stale numbers."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    import make_figures
+
+    from sim import load_scenario, run
+
+    section = re.search(r"<!-- results:start -->\n(.*?)<!-- results:end -->", README, flags=re.S)
+    assert section, "README lost its results markers"
+    res = run(load_scenario(ROOT / "scenarios/ilrs_baseline.yaml"), trials=make_figures.TRIALS,
+              seed=make_figures.SEED)
+    lo, hi = res.ci95
+    assert make_figures.headline(res.probability, lo, hi) in section.group(1)
+    assert (ROOT / make_figures.FIGURE).exists()
