@@ -105,24 +105,20 @@ class Uniform:
         return {"uniform": [self.low, self.high]}
 
 
-def _check_three_point(low: float, mode: float, high: float) -> None:
-    _check_finite(low, mode, high)
-    if not low <= mode <= high:
-        raise ValueError(f"needs low <= mode <= high, got [{low}, {mode}, {high}]")
-
-
 @dataclass(frozen=True)
-class Triangular:
+class _ThreePoint:
+    """low <= mode <= high: the shared checks of Triangular and Pert."""
+
     low: float
     mode: float
     high: float
 
     def __post_init__(self) -> None:
-        _check_three_point(self.low, self.mode, self.high)
-
-    @property
-    def mean(self) -> float:
-        return (self.low + self.mode + self.high) / 3
+        _check_finite(self.low, self.mode, self.high)
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(
+                f"needs low <= mode <= high, got [{self.low}, {self.mode}, {self.high}]"
+            )
 
     @property
     def minimum(self) -> float:
@@ -131,6 +127,13 @@ class Triangular:
     @property
     def is_fixed(self) -> bool:
         return self.low == self.high
+
+
+@dataclass(frozen=True)
+class Triangular(_ThreePoint):
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         # Inverse CDF rather than rng.triangular, which rejects low == high.
@@ -148,27 +151,12 @@ class Triangular:
 
 
 @dataclass(frozen=True)
-class Pert:
+class Pert(_ThreePoint):
     """Beta-PERT on [low, high] with the given mode and shape 4."""
-
-    low: float
-    mode: float
-    high: float
-
-    def __post_init__(self) -> None:
-        _check_three_point(self.low, self.mode, self.high)
 
     @property
     def mean(self) -> float:
         return (self.low + PERT_SHAPE * self.mode + self.high) / (PERT_SHAPE + 2)
-
-    @property
-    def minimum(self) -> float:
-        return float(self.low)
-
-    @property
-    def is_fixed(self) -> bool:
-        return self.low == self.high
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         width = self.high - self.low
