@@ -6,23 +6,27 @@ SCENARIO ?= scenarios/ilrs_baseline.yaml
 
 .PHONY: run test bench figures clean
 
-$(BIN)/ilrs: pyproject.toml
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/ilrs
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
-run: $(BIN)/ilrs
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
 	$(BIN)/ilrs run $(SCENARIO)
 
-test: $(BIN)/ilrs
+test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q
 
-bench: $(BIN)/ilrs
-	$(BIN)/python bench/benchmark.py
+bench: $(VENV)/.installed
+	$(BIN)/python bench/benchmark.py --write-readme
+
+figures: $(VENV)/.installed
+	$(BIN)/python docs/make_figures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
-
-figures: $(BIN)/ilrs
-	$(BIN)/python docs/make_figures.py

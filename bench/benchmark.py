@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import re
 import subprocess
 import sys
 import time
@@ -49,8 +49,9 @@ print(json.dumps({{
     "seconds": time.perf_counter() - began,
     "parent_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    "result_arrays_mib": sum(a.nbytes for a in (r.finish_days, r.first_ready_days, r.ready_days,
-                             r.start_days, r.attempts, r.driver, r.waited_for, r.goal_days)) / 2**20,
+    "result_arrays_mib": sum(a.nbytes for a in (
+        r.finish_days, r.first_ready_days, r.ready_days, r.start_days, r.attempts, r.driver,
+        r.waited_for, r.goal_days)) / 2**20,
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -63,24 +64,39 @@ def main() -> None:
     parser.add_argument("--million", type=int, default=1_000_000, help="trials of the memory run")
     parser.add_argument("--workers", type=int, default=2, help="workers of the memory run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="put the table into README.md between the bench markers")
     args = parser.parse_args()
 
     cases: list[tuple[str, Scenario]] = []
     if BASELINE.exists():
         cases.append(("ILRS baseline", load_scenario(BASELINE)))
-    cases += [("synthetic 50 activities, 3 vehicles", synthetic_scenario(50)),
-              ("synthetic 200 activities, 3 vehicles", synthetic_scenario(200))]
-    print(f"{'scenario':<40} {'activities':>10} {'trials/s/core':>14}")
+    cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
+              ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
+    lines = ["| scenario | activities | trials per second per core |", "|---|---|---|"]
     for name, scenario in cases:
         rate = throughput(scenario, args.trials)
-        print(f"{name:<40} {len(scenario.activities):>10} {rate:>14,.0f}", flush=True)
+        lines.append(f"| {name} | {len(scenario.activities)} | {rate:,.0f} |")
+        print(lines[-1], flush=True)
     if not args.skip_memory:
         m = peak_memory(args.million, args.workers)
-        print(f"\n{args.million:,} trials of the 50-activity scenario, {args.workers} workers: "
-              f"{m['seconds']:.0f} s; peak RSS {m['parent_peak_mib']:,.0f} MiB in the main "
-              f"process ({m['result_arrays_mib']:,.0f} MiB of result arrays), "
-              f"{m['worker_peak_mib']:,.0f} MiB in the largest worker")
-    print(f"\nmachine: {resource.getpagesize()} B pages; python {sys.version.split()[0]}")
+        lines.append("")
+        lines.append(
+            f"A {args.million:,}-trial run of the 50-activity scenario with {args.workers} "
+            f"workers took {m['seconds']:.0f} s; peak memory {m['parent_peak_mib']:,.0f} MiB "
+            f"in the main process (of which {m['result_arrays_mib']:,.0f} MiB are the per-trial "
+            f"result arrays) and {m['worker_peak_mib']:,.0f} MiB in the largest worker."
+        )
+        print(lines[-1])
+    if args.write_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        table = "\n".join(lines) + "\n"
+        new, count = re.subn(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
+                             lambda mt: mt.group(1) + table + mt.group(2), text, flags=re.S)
+        if count == 1:
+            readme.write_text(new, encoding="utf-8")
+            print("README.md performance section updated")
 
 
 if __name__ == "__main__":
