@@ -26,7 +26,9 @@ def check_output_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"{out}: folder exists and is not empty (use --force to replace it)")
+        raise OutputExistsError(
+            f"{out}: folder exists and is not empty (use --force to replace it)"
+        )
 
 
 def _date_array(results: Results, days: np.ndarray) -> pa.Array:

@@ -86,7 +86,8 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
     for veh in scenario.vehicles:
         launches = sum(a.attempts for a in scenario.activities if veh.id in a.vehicles)
         rng = stream(seed, block, "vehicle", veh.id, "stand_down")
-        stand_down.append(_draw(veh.stand_down, rng, max(launches, 1), size) * scenario.days_per_unit)
+        draws = _draw(veh.stand_down, rng, max(launches, 1), size)
+        stand_down.append(draws * scenario.days_per_unit)
     return BlockDraws(block, size, factors, activities, risk_time, stand_down)
 
 
