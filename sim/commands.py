@@ -11,7 +11,7 @@ from .analysis import compare as compare_scenarios
 from .analysis import criticality
 from .drivers import risk_drivers
 from .montecarlo import run
-from .output import check_output_dir
+from .output import OutputExistsError, check_output_dir
 from .sampling import fresh_seed
 from .scenario import load_scenario
 
@@ -79,12 +79,12 @@ def drivers(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .report import render_report
 
     scenario = load_scenario(args.scenario)
     variants = {Path(p).stem: load_scenario(p) for p in args.variants}
     if args.output.exists() and not args.force:
-        check_output_dir(args.output, args.force)  # a file: refused with a clear message
+        raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
     seed = _seed(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
     table = risk_drivers(scenario, trials=args.trials, seed=seed, workers=args.workers)
@@ -93,8 +93,12 @@ def report(args: argparse.Namespace) -> int:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
                                        workers=args.workers)
-    write_report(results, args.output, drivers=table, comparison=comparison,
-                 criticality=criticality(results))
+    # Rendered first, then written under a temporary name and renamed: never half a file.
+    html = render_report(results, table, comparison, criticality(results))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_name(f".{args.output.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(args.output)
     print(f"Report          {args.output} ({args.trials:,} trials, seed {seed})")
     return 0
 
