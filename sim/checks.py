@@ -8,6 +8,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, TypeVar
 
 from .dates import parse_date

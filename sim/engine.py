@@ -22,14 +22,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
-from simpy.core import URGENT
-from simpy.events import Event
+from simpy.events import NORMAL, URGENT, Event, EventPriority
 
 from .model import Scenario
 from .sampling import BlockDraws, draw_block
 
 INF = math.inf
-LATE = 2  # after simpy.core.NORMAL (1): grants happen once an instant's other events are done
+# After NORMAL: vehicles are granted once every other event of the instant is done.
+LATE = EventPriority(NORMAL + 1)
 EPS = 1e-9  # days; guards window arithmetic against rounding
 
 # `driver` codes: what set an activity's first ready time (>= 0: that predecessor's index).
@@ -107,9 +107,9 @@ class Plan:
         )
         cancels = tuple(tuple(ai[x] for x in r.cancels) for r in scenario.risks)
         successors: list[list[int]] = [[] for _ in acts]
-        for a, act in enumerate(acts):
-            for p in act.preds:
-                successors[p].append(a)
+        for index, compiled in enumerate(acts):
+            for p in compiled.preds:
+                successors[p].append(index)
         return cls(
             ids=tuple(a.id for a in scenario.activities),
             vehicle_ids=tuple(v.id for v in scenario.vehicles),
@@ -131,7 +131,8 @@ def next_window(t: float, window: tuple[float, float] | None) -> float:
 class _Scheduled(Event):
     """An event that fires `callback` at now + delay with the given priority."""
 
-    def __init__(self, env: simpy.Environment, delay: float, priority: int, callback: Any):
+    def __init__(self, env: simpy.Environment, delay: float, priority: EventPriority,
+                 callback: Any):
         super().__init__(env)
         self._ok = True
         self._value = None
@@ -208,8 +209,9 @@ class _Dispatcher:
                 self._release(v)
 
     def _release(self, v: int) -> None:
-        if self.trace is not None:
-            self.trace.append(TraceEvent(self.free_at[v], "release", self.plan.ids[self.holder[v]],
+        holder = self.holder[v]
+        if self.trace is not None and holder is not None:
+            self.trace.append(TraceEvent(self.free_at[v], "release", self.plan.ids[holder],
                                          self.plan.vehicle_ids[v]))
         self.holder[v] = None
         self.free_at[v] = INF
@@ -252,16 +254,16 @@ class TrialInputs:
     def __init__(self, draws: BlockDraws):
         acts = draws.activities
         self.size = draws.size
-        self.ready_floor = [d.ready_floor.tolist() for d in acts]
-        self.lags = [[lag.tolist() for lag in d.lags] for d in acts]
-        self.delay = [d.risk_delay.tolist() for d in acts]
+        self.ready_floor: list[list[float]] = [d.ready_floor.tolist() for d in acts]
+        self.lags: list[list[list[float]]] = [[lag.tolist() for lag in d.lags] for d in acts]
+        self.delay: list[list[float]] = [d.risk_delay.tolist() for d in acts]
         # Attempt-indexed draws stay [element][attempt][trial], as drawn.
-        self.duration = [d.duration.tolist() for d in acts]
-        self.launch_u = [d.launch_u.tolist() for d in acts]
-        self.success_u = [d.success_u.tolist() for d in acts]
-        self.rebuild = [d.rebuild.tolist() for d in acts]
-        self.risk_time = draws.risk_time.tolist()
-        self.stand_down = [sd.tolist() for sd in draws.stand_down]
+        self.duration: list[list[list[float]]] = [d.duration.tolist() for d in acts]
+        self.launch_u: list[list[list[float]]] = [d.launch_u.tolist() for d in acts]
+        self.success_u: list[list[list[float]]] = [d.success_u.tolist() for d in acts]
+        self.rebuild: list[list[list[float]]] = [d.rebuild.tolist() for d in acts]
+        self.risk_time: list[list[float]] = draws.risk_time.tolist()
+        self.stand_down: list[list[list[float]]] = [sd.tolist() for sd in draws.stand_down]
 
 
 class _Trial:

@@ -18,9 +18,11 @@ def goal_times(req: Requirement, finish: np.ndarray, index: Mapping[str, int]) -
         return finish[:, index[req]].copy()
     parts = np.stack([goal_times(p, finish, index) for p in req.parts], axis=1)
     if isinstance(req, AllOf):
-        return parts.max(axis=1)
+        latest: np.ndarray = parts.max(axis=1)
+        return latest
     if isinstance(req, AnyOf):
-        return parts.min(axis=1)
+        earliest: np.ndarray = parts.min(axis=1)
+        return earliest
     if isinstance(req, AtLeast):
         return np.partition(parts, req.count - 1, axis=1)[:, req.count - 1]
     raise TypeError(f"not a requirement: {req!r}")

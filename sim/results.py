@@ -34,7 +34,8 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
 
 def day_index(days: np.ndarray) -> np.ndarray:
     """The calendar day (days since as_of) in which each time falls; never stays inf."""
-    return np.floor(days)
+    whole: np.ndarray = np.floor(days)
+    return whole
 
 
 def percentile_day(days: np.ndarray, percent: int) -> float:

@@ -119,7 +119,8 @@ def _hazard_time_days(annual_probability: float, u: np.ndarray) -> np.ndarray:
         return np.zeros(u.shape)
     rate_per_year = -math.log1p(-annual_probability)
     # 1 - u lies in (0, 1], so the log is finite.
-    return -np.log1p(-u) / rate_per_year * DAYS_PER_YEAR
+    days: np.ndarray = -np.log1p(-u) / rate_per_year * DAYS_PER_YEAR
+    return days
 
 
 def _draw_activity(
