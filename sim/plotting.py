@@ -1,0 +1,597 @@
+"""Figures from results: each function takes what it draws plus ``ax=None`` and returns the Axes.
+
+Plots compute nothing that a user would want as a number: probabilities, percentiles and
+tables come from :class:`sim.results.Results` and :mod:`sim.analysis`; this module only bins,
+sorts and draws. With ``ax=None`` a new pyplot figure is made (so it shows in a notebook);
+:func:`save_standard_figures` makes bare ``Figure`` objects instead, so writing files needs
+no display and leaves no figures open in pyplot. Nothing here calls ``plt.show()`` or touches
+global ``rcParams``.
+
+Dates on the axes are matplotlib date numbers: as_of + the calendar day of each engine time.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.transforms import offset_copy
+
+from .model import AllOf, AnyOf, AtLeast, Requirement
+from .results import Results, day_index
+
+__all__ = [
+    "describe_requirement",
+    "goal_progress",
+    "plot_compare",
+    "plot_convergence",
+    "plot_criticality",
+    "plot_drivers",
+    "plot_fan",
+    "plot_goal_histogram",
+    "plot_schedule",
+    "save_standard_figures",
+    "standard_figures",
+]
+
+# A colour-blind-safe palette (Okabe-Ito), so figures survive greyscale printing too.
+BLUE, ORANGE, GREEN, RED, PURPLE, GREY = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#777777")
+KIND_COLOURS = {"risk": RED, "factor": BLUE, "vehicle": ORANGE}
+NEGLIGIBLE_NEVER = 0.005  # P(never) below this is not written on the schedule chart
+DAYS_PER_YEAR = 365.25
+BIN_WIDTHS = ((1.0, "day"), (7.0, "week"), (DAYS_PER_YEAR / 12, "month"),
+              (DAYS_PER_YEAR / 4, "quarter"), (DAYS_PER_YEAR / 2, "half-year"),
+              (DAYS_PER_YEAR, "year"))
+
+
+class _Comparison(Protocol):
+    """What plot_compare needs from sim.analysis.Comparison."""
+
+    @property
+    def results(self) -> Mapping[str, Results]: ...
+
+
+# -- small helpers -------------------------------------------------------------------------
+def _num(d: date) -> float:
+    """Matplotlib's date number of a date (matplotlib.dates has no type hints)."""
+    return float(mdates.date2num(d))  # type: ignore[no-untyped-call]
+
+
+def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    """The caller's Axes, or one on a new pyplot figure with constrained layout."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # only here: importing pyplot picks a backend
+
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _date_num(base: date, days: np.ndarray | float) -> Any:
+    """Matplotlib date numbers of engine times (the calendar day each falls in)."""
+    return _num(base) + np.floor(days)
+
+
+def _year_axis(ax: Axes, start: float, end: float) -> None:
+    """Year labels, spaced so that they never crowd (about 12 at most); a span under four
+    years (a short test scenario) gets month labels instead."""
+    years = (end - start) / DAYS_PER_YEAR
+    ax.set_xlim(start, end)
+    if years < 4:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(
+            mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        return
+    step = next((s for s in (1, 2, 5, 10, 20) if years / s <= 12), 50)
+    ax.xaxis.set_major_locator(mdates.YearLocator(base=step))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))  # type: ignore[no-untyped-call]
+    if step > 1:
+        ax.xaxis.set_minor_locator(mdates.YearLocator(base=1))  # type: ignore[no-untyped-call]
+
+
+def _horizon(res: Results, extra: Sequence[date | None] = (),
+             trim: bool = False) -> tuple[float, float]:
+    """x limits (date numbers): from as_of (or the earliest of `extra`) to past the deadline (by
+    a quarter of the time to it), the bulk of the finite goal dates (their 95th percentile) and
+    `extra`, at most 40 years on;
+    rounded out to whole years (whole months for spans under four years). With `trim`, the
+    start moves up to shortly before the earliest goal dates, so a goal-date plot is not
+    mostly empty years."""
+    as_of, deadline = res.scenario.as_of, res.scenario.goal.deadline
+    margin = timedelta(days=max(0.25 * (deadline - as_of).days, 30))
+    finite = res.goal_days[np.isfinite(res.goal_days)]
+    first, ends = as_of, [deadline + margin]
+    if finite.size:
+        ends.append(as_of + timedelta(days=float(np.quantile(finite, 0.95))))
+        if trim:
+            early = as_of + timedelta(days=float(np.quantile(finite, 0.005)))
+            first = max(as_of, min(early, deadline) - margin)
+    known = [d for d in extra if d is not None]
+    ends.extend(known)
+    first = min([first, *known])  # an announced date already past stays on the chart
+    end = min(max(ends), as_of + timedelta(days=40 * 365))
+    if (end - first).days > 4 * 365:
+        first, end = date(first.year, 1, 1), date(end.year + 1, 1, 1)
+    else:
+        first = date(first.year, first.month, 1)
+        end = date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return _num(first), _num(end)
+
+
+def _below(ax: Axes, points: float) -> Any:
+    """A transform for placing a legend `points` below the bottom of the Axes (under the
+    tick labels and x label), so it never covers data."""
+    return offset_copy(ax.transAxes, fig=ax.get_figure(root=True), y=-points, units="points")
+
+
+def _deadline_text(d: date) -> str:
+    """'2035' for a deadline at the end of a year, else the full date."""
+    return str(d.year) if (d.month, d.day) == (12, 31) else d.isoformat()
+
+
+def _pct(p: float) -> str:
+    """A probability as a percentage; never '0.0%' or '100.0%' for values strictly between."""
+    if 0 < p < 0.001:
+        return "<0.1%"
+    if 0.999 < p < 1:
+        return ">99.9%"
+    return f"{p:.1%}"
+
+
+def _is(p: float) -> str:
+    """'= 16.6%', or '< 0.1%' where the percentage is itself a bound."""
+    text = _pct(p)
+    return f"{text[0]} {text[1:]}" if text[0] in "<>" else f"= {text}"
+
+
+def _short(name: str, width: int = 38) -> str:
+    """A row label: the name without a closing parenthetical, cut to `width` characters."""
+    head = re.sub(r"\s*\([^()]*\)$", "", name) or name
+    return head if len(head) <= width else head[: width - 1].rstrip() + "…"
+
+
+def _mark_deadline(ax: Axes, deadline: date, label: bool = True) -> None:
+    x = _num(deadline) + 1  # the end of the deadline day
+    ax.axvline(x, color=RED, lw=1.5, ls="--", zorder=3,
+               label=f"deadline {deadline.isoformat()}" if label else None)
+
+
+def _s_curve(res: Results, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step points (date numbers, %) of P(goal by date) over all trials between start and end.
+
+    Trials that never meet the goal keep the curve below 100%, which is the point.
+    """
+    days = res.goal_days
+    x = np.sort(_date_num(res.scenario.as_of, days[np.isfinite(days)]))
+    share = np.arange(1, x.size + 1) / len(days) * 100
+    inside = x < end
+    before = float(share[x < start][-1]) if np.any(x < start) else 0.0
+    last = float(share[inside][-1]) if np.any(inside) else before
+    keep = inside & (x >= start)
+    return (np.concatenate([[start], x[keep], [end]]),
+            np.concatenate([[before], share[keep], [last]]))
+
+
+# -- goal progress (the fan chart's data) --------------------------------------------------
+def _progress(req: Requirement, done_by: Callable[[str], np.ndarray]) -> tuple[np.ndarray, int]:
+    """Parts of `req` achieved (trials x grid) and how many there are.
+
+    A plain activity is one part; `all` adds its parts; `any` is one part, achieved when any
+    branch is complete; `at_least k` is k parts, one per complete branch up to k. So the goal
+    is met exactly when every part is achieved.
+    """
+    if isinstance(req, str):
+        return done_by(req).astype(np.int16), 1
+    subs = [_progress(p, done_by) for p in req.parts]
+    if isinstance(req, AllOf):
+        return sum(c for c, _ in subs), sum(n for _, n in subs)  # type: ignore[return-value]
+    complete = np.stack([c == n for c, n in subs]).sum(axis=0).astype(np.int16)
+    if isinstance(req, AnyOf):
+        return np.minimum(complete, 1), 1
+    if isinstance(req, AtLeast):
+        return np.minimum(complete, req.count), req.count
+    raise TypeError(f"not a requirement: {req!r}")
+
+
+def goal_progress(res: Results, days: np.ndarray) -> tuple[np.ndarray, int]:
+    """(parts achieved by the end of each day in `days`, per trial x day; the number of parts)."""
+    grid = np.asarray(days, dtype=float)[None, :]
+
+    def done_by(aid: str) -> np.ndarray:
+        return day_index(res.finish(aid))[:, None] <= grid
+
+    return _progress(res.scenario.goal.requires, done_by)
+
+
+def describe_requirement(req: Requirement) -> str:
+    """A requirement in words: 'ce7, ce8, one of [ilrs1, ru_power_plant], 3 of [...]'."""
+    if isinstance(req, str):
+        return req
+    inner = ", ".join(describe_requirement(p) for p in req.parts)
+    if isinstance(req, AllOf):
+        return inner
+    if isinstance(req, AnyOf):
+        return f"one of [{inner}]"
+    return f"{req.count} of [{inner}]"
+
+
+# -- the figures ---------------------------------------------------------------------------
+# Where the statistics box may go (axes fractions: x, y, ha, va), in order of preference.
+BOX_CORNERS = ((0.015, 0.97, "left", "top"), (0.985, 0.03, "right", "bottom"),
+               (0.985, 0.5, "right", "center"), (0.985, 0.97, "right", "top"),
+               (0.015, 0.5, "left", "center"))
+BOX_SIZE = (0.36, 0.36)  # a generous guess at the box's size, in axes fractions
+
+
+def _free_corner(curve: tuple[np.ndarray, np.ndarray],
+                 bars: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 start: float, end: float) -> tuple[float, float, str, str]:
+    """The corner of BOX_CORNERS where a box would cover least of the S-curve and the bars.
+
+    `curve` is the step curve in axes fractions; `bars` are (left, right, top fraction) in date
+    numbers. Scored on 60 sample columns under the box: a column is covered when the curve or
+    a bar's top passes through the box there.
+    """
+    cx, cy = curve
+    left, right, tops = bars
+    best, best_score = BOX_CORNERS[0], 2.0
+    for corner in BOX_CORNERS:
+        x, y, ha, va = corner
+        x0 = x if ha == "left" else x - BOX_SIZE[0]
+        y0 = y if va == "bottom" else y - BOX_SIZE[1] if va == "top" else y - BOX_SIZE[1] / 2
+        xs = np.linspace(x0, x0 + BOX_SIZE[0], 60)
+        curve_y = cy[np.clip(np.searchsorted(cx, xs, side="right") - 1, 0, len(cy) - 1)]
+        dates = start + xs * (end - start)
+        bar = np.array([tops[(left <= d) & (d < right)].max(initial=0.0) for d in dates])
+        covered = ((curve_y > y0 - 0.03) & (curve_y < y0 + BOX_SIZE[1] + 0.03)) | (bar > y0 - 0.02)
+        score = float(covered.mean())
+        if score < best_score - 1e-9:
+            best, best_score = corner, score
+    return best
+
+
+def plot_goal_histogram(res: Results, ax: Axes | None = None) -> Axes:
+    """Goal-date histogram (share of trials per bin) with the S-curve P(goal by date) on a
+    second axis, the deadline, and P(by deadline) with its 95% interval written on the plot."""
+    ax = _new_axes(ax, (9, 4.8))
+    sc, base = res.scenario, res.scenario.as_of
+    start, end = _horizon(res, trim=True)
+    x = _date_num(base, res.goal_days[np.isfinite(res.goal_days)])
+    shown = x[x < end]
+    # The narrowest natural bin that keeps the count readable (at most 80 bars).
+    width, unit = next(((w, u) for w, u in BIN_WIDTHS if (end - start) / w <= 80), BIN_WIDTHS[-1])
+    bins = np.arange(start, end + width, width)
+    heights, _, _ = ax.hist(shown, bins=list(bins), weights=np.full(shown.size, 100 / res.trials),
+                            color=BLUE, alpha=0.55, label=f"goal dates: share of trials per {unit}")
+    ax.set_ylabel(f"share of trials per {unit} (%)")
+    # Head-room: bars stay in the lower 60%, leaving room for the statistics box; no tick
+    # above 100%, the most a bin can hold.
+    top = float(np.max(heights, initial=0)) * 1.6 or 1.0
+    ax.set_ylim(0, top)
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= min(top, 100)])
+    if not shown.size:
+        ax.text(0.5, 0.5, "no trial meets the goal within the chart", transform=ax.transAxes,
+                ha="center", va="center", color=GREY)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=1 if ax.get_ylim()[1] < 5 else 0))
+
+    cdf_ax = ax.twinx()
+    xs, ys = _s_curve(res, start, end)
+    cdf_ax.step(xs, ys, where="post", color="black", lw=1.6, label="P(goal by date) (S-curve)")
+    cdf_ax.set_ylim(0, 100)
+    cdf_ax.set_ylabel("P(goal by date), cumulative (%)")
+    cdf_ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+
+    _mark_deadline(ax, sc.goal.deadline)
+    lo, hi = res.ci95
+    dl = _num(sc.goal.deadline) + 1
+    cdf_ax.plot([dl], [res.probability * 100], "o", color=RED, zorder=5)
+    p50 = res.percentiles["p50"]
+    lines = [f"P(by {sc.goal.deadline.isoformat()}) {_is(res.probability)}",
+             f"95% CI {_pct(lo)} to {_pct(hi)}",
+             f"median goal date: {p50.isoformat() if p50 else 'never'}"]
+    later = float((x >= end).sum()) / res.trials
+    if later > 0:
+        off = mdates.num2date(end).date()  # type: ignore[no-untyped-call]
+        lines.append(f"after {off}: {_pct(later)}")
+    lines.append(f"never: {_pct(res.p_never)}")
+    bar_tops = (bins[:-1], bins[1:], np.asarray(heights) / top)
+    corner = _free_corner(((xs - start) / (end - start), ys / 100), bar_tops, start, end)
+    ax.text(corner[0], corner[1], "\n".join(lines), transform=ax.transAxes, va=corner[3],
+            ha=corner[2], fontsize=9.5, multialignment="left",
+            bbox={"boxstyle": "round", "fc": "white", "ec": GREY, "alpha": 0.9},
+            zorder=6)
+    _year_axis(ax, start, end)
+    ax.set_xlabel("goal date")
+    ax.set_title(f"{sc.goal.name}: when is it met?\n"
+                 f"{sc.title}, {res.trials:,} trials, data as of {base}", fontsize=11)
+    handles = [*ax.get_legend_handles_labels()[0], *cdf_ax.get_legend_handles_labels()[0]]
+    cdf_ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0),
+                  bbox_transform=_below(ax, 32), ncol=3, fontsize=8.5, frameon=False)
+    return ax
+
+
+def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
+    """One row per activity still to come: P10-P90 finish bar, P50 mark, the announced
+    (`planned`) date, the deadline, and P(never) on the right where it exceeds 0.5%."""
+    table = res.activity_table()
+    acts = [a for a in res.scenario.activities if a.done is None]
+    ax = _new_axes(ax, (10, 1.2 + 0.42 * max(len(acts), 3)))
+    base = res.scenario.as_of
+    start, end = _horizon(res, [a.planned for a in acts])
+
+    def num(d: date | None) -> float | None:
+        return None if d is None else float(_num(d))
+
+    never_labels, any_open = [], False
+    for row, act in enumerate(acts):
+        y = len(acts) - 1 - row  # first activity at the top
+        stats = table.loc[act.id]
+        p10, p50, p90 = num(stats["p10"]), num(stats["p50"]), num(stats["p90"])
+        if p10 is not None and p10 < end:
+            right = min(p90 if p90 is not None else end, end)
+            open_end = p90 is None or p90 > end
+            any_open |= open_end
+            ax.barh(y, max(right - p10, 3), left=p10, height=0.5, color=BLUE, alpha=0.75,
+                    hatch="///" if open_end else None, edgecolor=BLUE if open_end else None, lw=0)
+            if open_end:  # the P90 is off the chart or never: say so with an arrow
+                ax.annotate("", xy=(end, y), xytext=(end - 0.03 * (end - start), y),
+                            arrowprops={"arrowstyle": "->", "color": BLUE})
+        elif p10 is not None:
+            ax.text(end, y, f"P10 {stats['p10'].year} ", ha="right", va="center", fontsize=8,
+                    color=BLUE)
+        if p50 is not None and p50 < end:
+            ax.plot([p50, p50], [y - 0.3, y + 0.3], color="black", lw=2.2, solid_capstyle="butt")
+        if act.planned is not None:
+            ax.plot(_num(act.planned), y, "D", mfc="white", mec=ORANGE, mew=1.8, ms=7, zorder=4)
+        pn = float(stats["p_never"])
+        never_labels.append(f"never {_pct(pn)}" if pn > NEGLIGIBLE_NEVER else "")
+    _mark_deadline(ax, res.scenario.goal.deadline)
+    ax.axvline(_num(base), color=GREY, lw=1, ls=":")
+    ax.set_yticks(range(len(acts)), [_short(a.name) for a in reversed(acts)], fontsize=9)
+    ax.set_ylim(-0.7, len(acts) - 0.3)
+    # P(never) as tick labels of a twin axis, so constrained layout makes room for them.
+    never_ax = ax.twinx()
+    never_ax.set_ylim(ax.get_ylim())
+    never_ax.set_yticks(range(len(acts)), list(reversed(never_labels)), fontsize=8.5, color=RED)
+    never_ax.tick_params(axis="y", length=0)
+    _year_axis(ax, start, end)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(f"finish date; dotted line: the data date, {base}")
+    ax.set_title(f"Mission finish dates: {res.scenario.title} ({res.trials:,} trials)", fontsize=11)
+    handles = [Patch(color=BLUE, alpha=0.75, label="P10-P90 finish"),
+               Patch(fc=BLUE, alpha=0.75, hatch="///", ec=BLUE, label="P90 later or never"),
+               Line2D([], [], color="black", lw=2.2, label="P50 (median)"),
+               Line2D([], [], ls="", marker="D", mfc="white", mec=ORANGE, mew=1.8,
+                      label="announced (planned) date"),
+               Line2D([], [], color=RED, ls="--", label="goal deadline")]
+    # Only what the chart shows: no hatch or diamond entry when there is none.
+    shown = [True, any_open, True, any(a.planned for a in acts), True]
+    handles = [h for h, keep in zip(handles, shown, strict=True) if keep]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0),
+              bbox_transform=_below(ax, 34), ncol=len(handles), fontsize=8.5, frameon=False)
+    return ax
+
+
+def plot_fan(res: Results, ax: Axes | None = None, points: int = 400) -> Axes:
+    """Fan chart: goal parts achieved over time, P10-P90 band and P50 line, with the deadline.
+
+    The parts are those of :func:`goal_progress`; the goal is met when all are achieved.
+    """
+    ax = _new_axes(ax, (9, 4.6))
+    base = res.scenario.as_of
+    start, end = _horizon(res)
+    grid = np.linspace(start, end, points) - _num(base)  # days since as_of
+    counts, total = goal_progress(res, grid)
+    p10, p50, p90 = np.quantile(counts, [0.1, 0.5, 0.9], axis=0, method="inverted_cdf")
+    mean = counts.mean(axis=0)
+    x = grid + _num(base)
+    ax.fill_between(x, p10, p90, step="post", color=BLUE, alpha=0.25, lw=0,
+                    label="P10-P90 of trials")
+    ax.step(x, p50, where="post", color=BLUE, lw=2, label="P50 (median trial)")
+    ax.plot(x, mean, color="black", lw=1, ls=":", label="mean")
+    ax.axhline(total, color=GREEN, lw=1.2,
+               label="goal met" + (f": all {total} parts" if total > 1 else ""))
+    _mark_deadline(ax, res.scenario.goal.deadline)
+    ax.set_ylim(-0.2, total + 0.4)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _year_axis(ax, start, end)
+    ax.grid(color="#e5e5e5", lw=0.6)
+    parts = textwrap.fill("goal parts: " + describe_requirement(res.scenario.goal.requires), 110)
+    ax.set_xlabel(f"date\n{parts}", fontsize=9)
+    ax.set_ylabel(f"goal parts achieved (of {total})")
+    ax.set_title(f"Progress towards '{res.scenario.goal.name}' ({res.trials:,} trials)",
+                 fontsize=11)
+    ax.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    return ax
+
+
+def _p80_note(shift: Any) -> str:
+    """The P80 shift of a driver in months, for its label ('' when negligible or unknown)."""
+    if shift is None or (isinstance(shift, float) and np.isnan(shift)):
+        return ""
+    shift = float(shift)
+    if np.isinf(shift):  # the P80 was never and becomes a date, or the reverse
+        return "; P80 never → a date" if shift < 0 else "; P80 a date → never"
+    months = shift / (DAYS_PER_YEAR / 12)
+    return f"; P80 {months:+.0f} mo" if abs(months) >= 0.5 else ""
+
+
+def plot_drivers(drivers: pd.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
+    """Tornado: change in P(goal by deadline) when each risk, factor or vehicle's failures are
+    switched off (``delta_p``, percentage points), largest at the top; the P80 shift in months
+    is written in the right-hand column."""
+    order = drivers["delta_p"].abs().sort_values(ascending=False, kind="stable").index
+    rows = drivers.loc[order].head(top)
+    ax = _new_axes(ax, (9, 1.4 + 0.45 * max(len(rows), 3)))
+    y = np.arange(len(rows))[::-1]
+    values = rows["delta_p"].to_numpy(dtype=float) * 100
+    colours = [KIND_COLOURS.get(str(k), GREY) for k in rows["kind"]]
+    ax.barh(y, values, color=colours, height=0.6)
+    ax.axvline(0, color="black", lw=0.8)
+    span = max(float(np.abs(values).max(initial=0)), 0.5)
+    ax.set_xlim(min(float(values.min(initial=0)), 0) - 0.05 * span,
+                max(float(values.max(initial=0)), 0) + 0.05 * span)
+    ax.set_yticks(y, [str(i) for i in rows.index], fontsize=9)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    # The numbers as tick labels of a twin axis: a column constrained layout makes room for.
+    notes = [f"{v:+.1f} pp{_p80_note(row.get('delta_p80_days'))}"
+             for v, (_, row) in zip(values, rows.iterrows(), strict=True)]
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(y, notes, fontsize=8.5)
+    right.tick_params(axis="y", length=0)
+    ax.set_xlabel("change in P(goal by deadline) when switched off (percentage points)")
+    ax.set_title("Risk drivers: each risk, factor and vehicle's failures switched off in turn",
+                 fontsize=11)
+    kinds = [k for k in KIND_COLOURS if k in set(rows["kind"])]
+    ax.legend(handles=[Patch(color=KIND_COLOURS[k], label=k) for k in kinds], loc="lower right",
+              fontsize=8.5, framealpha=0.9)
+    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def plot_criticality(criticality: pd.Series, ax: Axes | None = None, top: int = 20,
+                     labels: Mapping[str, str] | None = None) -> Axes:
+    """Criticality index: share of trials in which each activity is on the goal's driving path
+    (activities never on it are left out). `labels` maps ids to display names."""
+    shown = criticality[criticality > 0].sort_values(ascending=False).head(top)
+    ax = _new_axes(ax, (8, 1.3 + 0.4 * max(len(shown), 3)))
+    y = np.arange(len(shown))[::-1]
+    ax.barh(y, shown.to_numpy(dtype=float) * 100, color=PURPLE, height=0.6)
+    for yi, v in zip(y, shown.to_numpy(dtype=float), strict=True):
+        ax.text(v * 100 + 1, yi, f"{v:.0%}" if v >= 0.005 else "<1%", va="center", fontsize=8.5)
+    names = labels or {}
+    ax.set_yticks(y, [_short(names.get(str(i), str(i))) for i in shown.index], fontsize=9)
+    if shown.empty:
+        ax.text(0.5, 0.5, "no driving path: no trial meets the goal", transform=ax.transAxes,
+                ha="center", va="center", color=GREY)
+    ax.set_xlim(0, 112)
+    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+    never = criticality.attrs.get("p_never")
+    note = f"\n(counting the {_pct(1 - never)} of trials that ever meet the goal)" if never else ""
+    ax.set_xlabel(f"share of trials on the goal's driving path{note}")
+    ax.set_title("Criticality index", fontsize=11)
+    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def plot_compare(comparison: _Comparison, ax: Axes | None = None) -> Axes:
+    """Overlaid S-curves P(goal by date), one per scenario, with each deadline marked."""
+    ax = _new_axes(ax, (9, 4.8))
+    runs = dict(comparison.results)
+    starts, ends = zip(*(_horizon(r, trim=True) for r in runs.values()), strict=True)
+    start, end = min(starts), min(max(ends), min(starts) + 40 * DAYS_PER_YEAR)
+    # Colour and dash both change from curve to curve, and the first (usually the baseline) is
+    # drawn widest, so curves that coincide stay visible.
+    styles = ["-", "--", "-.", ":"]
+    colours = [BLUE, ORANGE, GREEN, RED, PURPLE, GREY, "#56B4E9", "#F0E442"]
+    for i, (name, res) in enumerate(runs.items()):
+        xs, ys = _s_curve(res, start, end)
+        ax.step(xs, ys, where="post", lw=3.0 if i == 0 else 1.7, color=colours[i % len(colours)],
+                ls=styles[i % len(styles)], zorder=2 if i == 0 else 3,
+                label=f"{name}: P(by {_deadline_text(res.scenario.goal.deadline)}) "
+                      f"{_is(res.probability)}")
+    deadlines = sorted({r.scenario.goal.deadline for r in runs.values()})
+    for d in deadlines:
+        ax.axvline(_num(d) + 1, color=GREY, lw=1.2, ls="--")
+    # Deadlines named on a top axis, where no curve can run through the words.
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([_num(d) + 1 for d in deadlines],
+                   [f"deadline {d.isoformat()}" for d in deadlines], fontsize=8, color=GREY)
+    ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    _year_axis(ax, start, end)
+    ax.grid(color="#e5e5e5", lw=0.6)
+    ax.set_xlabel("goal date")
+    ax.set_ylabel("P(goal met by date) (%)")
+    trials = {r.trials for r in runs.values()}
+    ax.set_title("Scenario comparison: S-curves of the goal date"
+                 + (f" ({trials.pop():,} trials each, same seed)" if len(trials) == 1 else ""),
+                 fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=_below(ax, 34),
+              ncol=2 if len(runs) > 1 else 1, fontsize=8.5, frameon=False)
+    return ax
+
+
+def plot_convergence(convergence: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Running estimate of P(goal by deadline) with its 95% interval as trials accumulate."""
+    ax = _new_axes(ax, (8, 4.2))
+    n = convergence["trials"].to_numpy(dtype=float)
+    p = convergence["probability"].to_numpy(dtype=float) * 100
+    ax.fill_between(n, convergence["ci_lo"].to_numpy(dtype=float) * 100,
+                    convergence["ci_hi"].to_numpy(dtype=float) * 100, color=BLUE, alpha=0.2, lw=0,
+                    label="95% interval (Wilson)")
+    ax.plot(n, p, color=BLUE, lw=1.8, label="running estimate")
+    ax.axhline(p[-1], color=GREY, lw=1, ls="--",
+               label=f"final: {p[-1]:.1f}% at {int(n[-1]):,} trials")
+    ax.set_xlim(0, n[-1] * 1.02)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0 if np.ptp(p) > 5 else 1))
+    ax.set_xlabel("trials")
+    ax.set_ylabel("P(goal by deadline) (%)")
+    ax.set_title("Convergence: is the number of trials enough?", fontsize=11)
+    ax.grid(color="#e5e5e5", lw=0.6)
+    ax.legend(loc="upper right", fontsize=8.5, framealpha=0.9)
+    return ax
+
+
+# -- files -----------------------------------------------------------------------------------
+def standard_figures(res: Results, drivers: pd.DataFrame | None = None,
+                     criticality: pd.Series | None = None) -> dict[str, Figure]:
+    """name -> Figure of the standard set, on bare Figures (no pyplot state, no display):
+    goal_histogram, schedule, fan, criticality, convergence, and drivers when given."""
+    from . import analysis  # imported here: analysis must never need plotting
+
+    labels = {a.id: a.name for a in res.scenario.activities}
+    n_rows = sum(a.done is None for a in res.scenario.activities)
+    crit = analysis.criticality(res) if criticality is None else criticality
+    n_crit = int((crit > 0).sum())
+    specs: list[tuple[str, tuple[float, float], Callable[[Axes], Axes]]] = [
+        ("goal_histogram", (9, 4.8), lambda ax: plot_goal_histogram(res, ax)),
+        ("schedule", (10, 1.2 + 0.42 * max(n_rows, 3)), lambda ax: plot_schedule(res, ax)),
+        ("fan", (9, 4.6), lambda ax: plot_fan(res, ax)),
+        ("criticality", (8, 1.3 + 0.4 * max(min(n_crit, 20), 3)),
+         lambda ax: plot_criticality(crit, ax, labels=labels)),
+        ("convergence", (8, 4.2), lambda ax: plot_convergence(analysis.convergence(res), ax)),
+    ]
+    if drivers is not None:
+        specs.append(("drivers", (9, 1.4 + 0.45 * max(min(len(drivers), 15), 3)),
+                      lambda ax: plot_drivers(drivers, ax)))
+    figures = {}
+    for name, size, draw in specs:
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig.add_subplot())
+        figures[name] = fig
+    return figures
+
+
+def save_standard_figures(res: Results, out_dir: str | Path, drivers: pd.DataFrame | None = None,
+                          criticality: pd.Series | None = None) -> list[Path]:
+    """Write the standard figures (see :func:`standard_figures`) as PNG (150 dpi) and SVG into
+    `out_dir`, made if missing; return the paths written, PNG before SVG for each figure."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in standard_figures(res, drivers, criticality).items():
+        for ext in ("png", "svg"):
+            path = out / f"{name}.{ext}"
+            fig.savefig(path, dpi=150)
+            paths.append(path)
+    return paths
