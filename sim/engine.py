@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -172,23 +171,31 @@ class _Dispatcher:
         self._next_id = 0
         self._settles: set[float] = set()  # times at which a settle is already scheduled
 
-    def request(self, a: int) -> Event:
+    def request(self, a: int, at: float) -> Event:
+        """Queue `a` for its vehicles from time `at` (now or later); the event gives the vehicle.
+
+        Entering the queue ahead of time saves waking the launch at `at` only to queue: a
+        request is not served before its time, so the order is the same.
+        """
+        at = self._on_clock(at)
         rid, self._next_id = self._next_id, self._next_id + 1
         granted = self.env.event()
         self.pending[rid] = (a, granted)
         self.request_of[a] = rid
-        key = (self.env.now, self.plan.activities[a].tie, rid)
+        key = (at, self.plan.activities[a].tie, rid)
         for v in self.plan.activities[a].vehicles:
             heapq.heappush(self.queues[v], key)
-            if self.holder[v] is not None and self.env.now < self.free_at[v] < INF:
+            if self.holder[v] is not None and at < self.free_at[v] < INF:
                 self._settle_at(self.free_at[v])
-        self._settle_at(self.env.now)
+        self._settle_at(at)
         return granted
 
-    def release_later(self, v: int, delay: float) -> None:
-        self.free_at[v] = self.env.now + delay
+    def release_at(self, v: int, when: float) -> None:
+        """The holder gives the vehicle back at `when` (its launch plus min_interval)."""
+        when = self._on_clock(when)
+        self.free_at[v] = when
         if self.queues[v]:
-            self._settle_at(self.free_at[v])
+            self._settle_at(when)
 
     def cancel(self, a: int) -> None:
         """Withdraw `a`'s request and give back any vehicle it holds, at once."""
@@ -216,15 +223,24 @@ class _Dispatcher:
         self.holder[v] = None
         self.free_at[v] = INF
 
+    def _on_clock(self, t: float) -> float:
+        """`t` as SimPy's clock will read it when an event scheduled for it fires
+        (now + (t - now) can differ from t in the last bit). Queue times, release times and
+        settle times all use it, so comparisons with the clock are exact."""
+        now = self.env.now
+        return now + (t - now)
+
     def _settle_at(self, t: float) -> None:
         assert t >= self.env.now, "a settle cannot be scheduled in the past"
+        t = self._on_clock(t)
         if t not in self._settles:
             self._settles.add(t)
             _Scheduled(self.env, t - self.env.now, LATE, self._settle)
 
     def _settle(self, _: Event) -> None:
-        now = self.env.now
-        self._settles.discard(now)
+        self._settles.discard(self.env.now)
+        # Times computed at different moments may round differently in the last bit.
+        now = self.env.now + EPS
         while True:
             offers: dict[int, list[int]] = {}
             for v, queue in enumerate(self.queues):
@@ -234,7 +250,7 @@ class _Dispatcher:
                     self._release(v)
                 while queue and queue[0][2] not in self.pending:
                     heapq.heappop(queue)  # granted elsewhere or withdrawn
-                if queue:
+                if queue and queue[0][0] <= now:  # not before the request's own time
                     offers.setdefault(queue[0][2], []).append(v)
             if not offers:
                 return
@@ -364,7 +380,7 @@ class _Trial:
             return
         ready = self.first_ready(a)
         if self.plan.activities[a].vehicles:
-            self.env.process(self.launches(a, ready))
+            self.launch(a, 0, ready)
         else:
             self.work(a, 0, ready)
 
@@ -391,9 +407,9 @@ class _Trial:
 
     def work_ends(self, a: int, attempt: int, ready: float, start: float) -> None:
         cancelled_at = self.cancelled_at[a]
-        if ready <= cancelled_at:
+        if ready < cancelled_at:  # a risk at the same instant goes first
             self.log("ready", a, at=ready)
-        if start <= cancelled_at:
+        if start < cancelled_at:
             self.out.start[a] = start
             self.log("start", a, at=start)
         if cancelled_at < INF:
@@ -405,62 +421,77 @@ class _Trial:
         if next_ready is not None:
             self.work(a, attempt + 1, next_ready)
 
-    def launches(self, a: int, ready: float | None) -> Generator[Event, Any, None]:
-        """A launch activity's process: its attempts in turn, until one succeeds."""
-        attempt = 0
-        while ready is not None:
-            self.out.ready[a], self.out.attempts[a] = ready, attempt + 1
-            ok = yield from self.launch(a, attempt, ready)
-            if ok is None:  # cancelled meanwhile
-                return
-            if ok:
-                self.finish(a)
-                return
-            ready = self.attempt_failed(a, attempt)
-            attempt += 1
+    def launch(self, a: int, attempt: int, ready: float) -> None:
+        """A launch attempt: queue for a vehicle from `ready`; the grant carries it on."""
+        self.out.ready[a], self.out.attempts[a] = ready, attempt + 1
+        self.log("ready", a, at=ready)
+        self.log("request", a, at=ready)
+        granted = self.dispatcher.request(a, ready)
+        granted.callbacks.append(lambda ev: self.holding(a, attempt, ev.value, self.env.now, True))
 
-    def launch(self, a: int, attempt: int, ready: float) -> Generator[Event, Any, bool | None]:
-        """A launch attempt: queue for a vehicle, wait (holding it) until usable and on window."""
-        env, out, x, i = self.env, self.out, self.x, self.i
-        act, dispatcher = self.plan.activities[a], self.dispatcher
-        if ready > env.now:
-            yield env.timeout(ready - env.now)
-            if self.cancelled_at[a] < INF:
-                return None
-        self.log("ready", a)
-        self.log("request", a)
-        v = yield dispatcher.request(a)
-        granted = env.now
-        self.log("grant", a, self.plan.vehicle_ids[v])
-        veh = self.plan.vehicles[v]
-        for p in veh.after:
-            if out.finish[p] == INF:
-                yield self.until_finished(p)
+    def holding(self, a: int, attempt: int, v: int, granted: float, first: bool = False) -> None:
+        """Holding vehicle v since `granted`: wait for the vehicle's own prerequisites (its
+        first flight, say), then launch when it is usable and the window opens."""
         if self.cancelled_at[a] < INF:
-            return None
+            return
+        out, veh = self.out, self.plan.vehicles[v]
+        if first:
+            self.log("grant", a, self.plan.vehicle_ids[v])
+        for p in veh.after:
+            if out.finish[p] == INF:  # come back when it finishes (never, if it never does)
+                self.until_finished(p).callbacks.append(
+                    lambda _: self.holding(a, attempt, v, granted))
+                return
+        dispatcher = self.dispatcher
         usable = max(veh.available, dispatcher.grounded_until[v], granted)
         out.waited_for[a] = -1
-        for p in veh.after:  # the vehicle's own prerequisites (e.g. its first flight)
+        for p in veh.after:
             if out.finish[p] > usable or (out.finish[p] == usable > granted):
                 usable, out.waited_for[a] = out.finish[p], p
-        launch = next_window(usable, act.window)
-        if launch > env.now:
-            yield env.timeout(launch - env.now)
-            if self.cancelled_at[a] < INF:
-                return None
-        out.start[a] = env.now
-        dispatcher.release_later(v, veh.min_interval)
-        if x.launch_u[a][attempt][i] >= veh.reliability:
-            self.log("launch_failed", a, self.plan.vehicle_ids[v])
-            k = dispatcher.failures[v]
-            dispatcher.failures[v] += 1
-            dispatcher.grounded_until[v] = env.now + x.stand_down[v][k][i]
-            return False
-        self.log("launch", a, self.plan.vehicle_ids[v])
-        yield env.timeout(x.duration[a][attempt][i])
-        if self.cancelled_at[a] < INF:
-            return None
-        return x.success_u[a][attempt][i] < act.success
+        launch = next_window(usable, self.plan.activities[a].window)
+        dispatcher.release_at(v, launch + veh.min_interval)
+        if self.x.launch_u[a][attempt][self.i] >= veh.reliability:
+            self.after(launch, lambda: self.launch_fails(a, attempt, v))
+        else:
+            end = launch + self.x.duration[a][attempt][self.i]
+            self.after(end, lambda: self.mission_ends(a, attempt, v, launch))
+
+    def after(self, when: float, then: Any) -> None:
+        """Call `then` at time `when` (now: at once)."""
+        if when > self.env.now:
+            self.env.timeout(when - self.env.now).callbacks.append(lambda _: then())
+        else:
+            then()
+
+    def launch_fails(self, a: int, attempt: int, v: int) -> None:
+        if self.cancelled_at[a] < INF:  # a risk at the launch instant goes first: no launch
+            return
+        now, dispatcher = self.env.now, self.dispatcher
+        self.out.start[a] = now
+        self.log("launch_failed", a, self.plan.vehicle_ids[v])
+        k = dispatcher.failures[v]
+        dispatcher.failures[v] += 1
+        dispatcher.grounded_until[v] = now + self.x.stand_down[v][k][self.i]
+        self.next_attempt(a, attempt)
+
+    def mission_ends(self, a: int, attempt: int, v: int, launch: float) -> None:
+        """A launch that did not fail sleeps once, to the end of its mission; a cancellation
+        meanwhile is seen here (the vehicle was given back when it happened)."""
+        cancelled_at = self.cancelled_at[a]
+        if launch < cancelled_at:
+            self.out.start[a] = launch
+            self.log("launch", a, self.plan.vehicle_ids[v], at=launch)
+        if cancelled_at < INF:
+            return
+        if self.x.success_u[a][attempt][self.i] < self.plan.activities[a].success:
+            self.finish(a)
+        else:
+            self.next_attempt(a, attempt)
+
+    def next_attempt(self, a: int, attempt: int) -> None:
+        ready = self.attempt_failed(a, attempt)
+        if ready is not None:
+            self.launch(a, attempt + 1, ready)
 
 
 def simulate_trial(
