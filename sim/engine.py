@@ -14,6 +14,7 @@ launch's own list of vehicles) instead of SimPy's internal event order.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ INF = math.inf
 # After NORMAL: vehicles are granted once every other event of the instant is done.
 LATE = EventPriority(NORMAL + 1)
 EPS = 1e-9  # days; guards window arithmetic against rounding
+GC_EVERY = 100  # trials between garbage collections
 
 # `driver` codes: what set an activity's first ready time (>= 0: that predecessor's index).
 DRIVER_AS_OF = -1
@@ -527,7 +529,19 @@ class BlockOutcome:
 
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     inputs = TrialInputs(draws)
-    rows = [simulate_trial(plan, inputs, i) for i in range(draws.size)]
+    # Each trial leaves reference cycles (events <-> callbacks); collecting them every
+    # GC_EVERY trials instead of whenever the allocator's thresholds trip is faster.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    rows = []
+    try:
+        for i in range(draws.size):
+            rows.append(simulate_trial(plan, inputs, i))
+            if i % GC_EVERY == GC_EVERY - 1:
+                gc.collect(0)
+    finally:
+        if gc_was_on:
+            gc.enable()
     return BlockOutcome(**{
         name: np.array([getattr(o, name) for o in rows], dtype=dtype).reshape(draws.size, -1)
         for name, dtype in OUTCOME_DTYPES.items()

@@ -7,8 +7,9 @@ import multiprocessing
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import fields
 
 import numpy as np
@@ -68,9 +69,15 @@ def _outcomes(
         initializer=_init_worker,
         initargs=(scenario, plan),
     ) as pool:
-        futures = [pool.submit(_worker_block, seed, b, s) for b, s in work]
-        for future in futures:
-            yield future.result()
+        # A few blocks in flight per worker, taken in order: a finished block's arrays are
+        # dropped as soon as they are copied out (holding every future would keep them all).
+        in_flight: deque[Future[tuple[int, BlockOutcome]]] = deque()
+        for block, size in work:
+            in_flight.append(pool.submit(_worker_block, seed, block, size))
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
 
 class _Store:
