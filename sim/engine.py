@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -166,23 +167,24 @@ class _Dispatcher:
         self.holder: list[int | None] = [None] * n  # activity holding the vehicle
         self.free_at = [INF] * n  # when the holder gives it back (inf: not launched yet)
         self.queues: list[list[tuple[float, tuple[float, int], int]]] = [[] for _ in range(n)]
-        self.pending: dict[int, tuple[int, Event]] = {}  # request id -> (activity, grant event)
+        # request id -> (activity, what to call with the vehicle index when it is granted)
+        self.pending: dict[int, tuple[int, Callable[[int], None]]] = {}
         self.request_of: dict[int, int] = {}  # activity -> its open request id
         self.grounded_until = [-INF] * n
         self.failures = [0] * n
         self._next_id = 0
         self._settles: set[float] = set()  # times at which a settle is already scheduled
 
-    def request(self, a: int, at: float) -> Event:
-        """Queue `a` for its vehicles from time `at` (now or later); the event gives the vehicle.
+    def request(self, a: int, at: float, on_grant: Callable[[int], None]) -> None:
+        """Queue `a` for its vehicles from time `at` (now or later); `on_grant(vehicle)` is
+        called when one is granted (by a settle at the end of an instant).
 
         Entering the queue ahead of time saves waking the launch at `at` only to queue: a
         request is not served before its time, so the order is the same.
         """
         at = self._on_clock(at)
         rid, self._next_id = self._next_id, self._next_id + 1
-        granted = self.env.event()
-        self.pending[rid] = (a, granted)
+        self.pending[rid] = (a, on_grant)
         self.request_of[a] = rid
         key = (at, self.plan.activities[a].tie, rid)
         for v in self.plan.activities[a].vehicles:
@@ -190,7 +192,6 @@ class _Dispatcher:
             if self.holder[v] is not None and at < self.free_at[v] < INF:
                 self._settle_at(self.free_at[v])
         self._settle_at(at)
-        return granted
 
     def release_at(self, v: int, when: float) -> None:
         """The holder gives the vehicle back at `when` (its launch plus min_interval)."""
@@ -243,27 +244,30 @@ class _Dispatcher:
         self._settles.discard(self.env.now)
         # Times computed at different moments may round differently in the last bit.
         now = self.env.now + EPS
+        pending = self.pending
         while True:
             offers: dict[int, list[int]] = {}
             for v, queue in enumerate(self.queues):
+                if not queue:  # nobody waiting: a due release can stay lazy
+                    continue
                 if self.holder[v] is not None:
                     if self.free_at[v] > now:
                         continue
                     self._release(v)
-                while queue and queue[0][2] not in self.pending:
+                while queue and queue[0][2] not in pending:
                     heapq.heappop(queue)  # granted elsewhere or withdrawn
                 if queue and queue[0][0] <= now:  # not before the request's own time
                     offers.setdefault(queue[0][2], []).append(v)
             if not offers:
                 return
             for rid, offered in offers.items():
-                a, granted = self.pending.pop(rid)
+                a, on_grant = self.pending.pop(rid)
                 del self.request_of[a]
                 # Simultaneous offers: the launch takes the first in its own list.
                 v = min(offered, key=self.plan.activities[a].vehicles.index)
                 heapq.heappop(self.queues[v])  # it was at the head of this queue
                 self.holder[v] = a
-                granted.succeed(v)
+                on_grant(v)  # the launch carries on at once, within this settle
 
 
 class TrialInputs:
@@ -428,8 +432,7 @@ class _Trial:
         self.out.ready[a], self.out.attempts[a] = ready, attempt + 1
         self.log("ready", a, at=ready)
         self.log("request", a, at=ready)
-        granted = self.dispatcher.request(a, ready)
-        granted.callbacks.append(lambda ev: self.holding(a, attempt, ev.value, self.env.now, True))
+        self.dispatcher.request(a, ready, lambda v: self.holding(a, attempt, v, self.env.now, True))
 
     def holding(self, a: int, attempt: int, v: int, granted: float, first: bool = False) -> None:
         """Holding vehicle v since `granted`: wait for the vehicle's own prerequisites (its
