@@ -9,7 +9,7 @@ import pandas as pd
 
 from .analysis import compare as compare_scenarios
 from .analysis import criticality
-from .drivers import risk_drivers
+from .drivers import risk_drivers, sensitivity
 from .montecarlo import run
 from .output import OutputExistsError, check_output_dir
 from .sampling import fresh_seed
@@ -26,6 +26,15 @@ def _percent(p: float) -> str:
 
 def _date(d: object) -> str:
     return "never" if d is None or pd.isna(d) else str(d)
+
+
+def _days(shift: float) -> str:
+    """A P80 shift in days; infinite when P80 goes between never and a date."""
+    if shift == float("-inf"):
+        return "never -> a date"
+    if shift == float("inf"):
+        return "a date -> never"
+    return f"{shift:+.0f}"
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -66,7 +75,12 @@ def drivers(args: argparse.Namespace) -> int:
     for element, row in table.iterrows():
         label = f"{element} ({row['name']})" if row["name"] != element else str(element)
         print(f"{label[:44]:<44} {row['kind']:<8} {_percent(row['p_goal_off']):>14}"
-              f" {row['delta_p']:>+8.1%} {row['delta_p80_days']:>17.0f}")
+              f" {row['delta_p']:>+8.1%} {_days(row['delta_p80_days']):>17}")
+    ranked = sensitivity(run(scenario, trials=args.trials, seed=seed, workers=args.workers))
+    ranked = ranked.dropna(subset=["spearman"]).head(10)
+    print("\nThe random inputs most rank-correlated with the goal date (Spearman):")
+    for name, row in ranked.iterrows():
+        print(f"  {str(name)[:42]:<42} {row['kind']:<9} {row['spearman']:+.2f}")
     if args.out is not None:
         from .plotting import plot_drivers
 

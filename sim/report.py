@@ -200,6 +200,20 @@ def _criticality_table(res: Results, crit: pd.Series) -> str:
     return _table(["id", "activity", "criticality"], rows, numeric=(2,))
 
 
+def _sensitivity_table(res: Results, top: int = 15) -> str:
+    """The individual random inputs most rank-correlated with the goal date."""
+    from .drivers import sensitivity
+
+    table = sensitivity(res).dropna(subset=["spearman"]).head(top)
+    rows = [(f"<code>{_e(i)}</code>", _e(r["kind"]), f"{r['spearman']:+.2f}")
+            for i, r in table.iterrows()]
+    return ("<h3>Sensitivity of the goal date to each random input</h3><p class=note>Spearman "
+            "rank correlation of each drawn input with the goal date (never = latest); positive: "
+            "a larger draw means a later goal. The largest "
+            f"{len(rows)} by size.</p>" + _table(["input", "kind", "rank correlation"], rows,
+                                                   numeric=(2,)))
+
+
 def _drivers_table(drivers: pd.DataFrame) -> str:
     rows = []
     for i, r in drivers.iterrows():
@@ -333,6 +347,7 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
              "Criticality: the share of trials in which each activity is on the goal's driving "
              "path."),
         _criticality_table(res, crit),
+        _sensitivity_table(res),
     ]
     if drivers is not None:
         trials = drivers.attrs.get("trials")
