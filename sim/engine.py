@@ -1,4 +1,4 @@
-"""One trial at a time: SimPy processes over pre-drawn inputs. Deterministic given the draws.
+"""One trial at a time: SimPy events over pre-drawn inputs. Deterministic given the draws.
 
 Semantics (issue 2, rules 1-10) in brief: an activity is ready at the latest of as_of, its
 predecessors' finish plus lag and planned plus slip, then postponed by the risk delays that
@@ -6,32 +6,30 @@ apply to it; a launch queues for its vehicle (first come first served), and hold
 for the vehicle to be usable and for its window; failures ground the vehicle and, with
 attempts left, the activity is rebuilt and tries again. Times are days since as_of.
 
-Vehicles are granted by one dispatcher at the end of each instant (an event with a priority
-later than SimPy's NORMAL), so every request made at that instant is in the queue before
-anything is granted: ties then follow the rule (earlier `planned`, then file order, then the
-launch's own list of vehicles) instead of SimPy's internal event order.
+Vehicles are granted by one dispatcher (:mod:`sim.dispatcher`) at the end of each instant, so
+ties follow the rule (earlier `planned`, then file order, then the launch's own list of
+vehicles) instead of SimPy's internal event order. Plain work and launches are chains of
+SimPy events with callbacks rather than generator processes: one timeout per plain attempt,
+one wake per launch, which is what makes the engine fast enough (see the README).
 """
 
 from __future__ import annotations
 
 import gc
-import heapq
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT, Event, EventPriority
+from simpy.events import URGENT, Event
 
+from .dispatcher import Dispatcher, Scheduled
 from .model import Scenario
+from .plan import INF, Plan, TraceEvent, next_window
 from .sampling import BlockDraws, draw_block
 
-INF = math.inf
-# After NORMAL: vehicles are granted once every other event of the instant is done.
-LATE = EventPriority(NORMAL + 1)
-EPS = 1e-9  # days; guards window arithmetic against rounding
+__all__ = ["Plan", "TraceEvent", "run_block", "simulate_trial", "timeline"]
+
 GC_EVERY = 100  # trials between garbage collections
 
 # `driver` codes: what set an activity's first ready time (>= 0: that predecessor's index).
@@ -39,107 +37,6 @@ DRIVER_AS_OF = -1
 DRIVER_PLANNED = -2
 DRIVER_DONE = -3
 DRIVER_NONE = -4  # never became ready
-
-
-class TraceEvent(NamedTuple):
-    time: float
-    what: str
-    activity: str
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class ActivityPlan:
-    preds: tuple[int, ...]
-    vehicles: tuple[int, ...]
-    window: tuple[float, float] | None  # (period, anchor) in days
-    success: float
-    attempts: int
-    done_at: float | None
-    tie: tuple[float, int]  # queue order among simultaneous requests
-
-
-@dataclass(frozen=True)
-class VehiclePlan:
-    reliability: float
-    min_interval: float
-    available: float
-    after: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The scenario compiled to indices and days: the static half of the engine's input."""
-
-    ids: tuple[str, ...]
-    vehicle_ids: tuple[str, ...]
-    activities: tuple[ActivityPlan, ...]
-    vehicles: tuple[VehiclePlan, ...]
-    risk_cancels: tuple[tuple[int, ...], ...]
-    successors: tuple[tuple[int, ...], ...]
-
-    @classmethod
-    def compile(cls, scenario: Scenario) -> Plan:
-        ai, vi, dpu = scenario.activity_index, scenario.vehicle_index, scenario.days_per_unit
-        acts = []
-        for order, a in enumerate(scenario.activities):
-            window = None
-            if a.window is not None:
-                window = (a.window.period * dpu, scenario.days_from_as_of(a.window.anchor))
-            planned = scenario.days_from_as_of(a.planned) if a.planned else INF
-            acts.append(
-                ActivityPlan(
-                    preds=tuple(ai[d.id] for d in a.after),
-                    vehicles=tuple(vi[v] for v in a.vehicles),
-                    window=window,
-                    success=a.success,
-                    attempts=a.attempts,
-                    done_at=scenario.days_from_as_of(a.done) if a.done else None,
-                    tie=(planned, order),
-                )
-            )
-        vehicles = tuple(
-            VehiclePlan(
-                reliability=v.reliability,
-                min_interval=v.min_interval * dpu,
-                available=scenario.days_from_as_of(v.available) if v.available else -INF,
-                after=tuple(ai[x] for x in v.after),
-            )
-            for v in scenario.vehicles
-        )
-        cancels = tuple(tuple(ai[x] for x in r.cancels) for r in scenario.risks)
-        successors: list[list[int]] = [[] for _ in acts]
-        for index, compiled in enumerate(acts):
-            for p in compiled.preds:
-                successors[p].append(index)
-        return cls(
-            ids=tuple(a.id for a in scenario.activities),
-            vehicle_ids=tuple(v.id for v in scenario.vehicles),
-            activities=tuple(acts),
-            vehicles=vehicles,
-            risk_cancels=cancels,
-            successors=tuple(tuple(x) for x in successors),
-        )
-
-
-def next_window(t: float, window: tuple[float, float] | None) -> float:
-    """The first time at or after t on the window anchor + k * period."""
-    if window is None:
-        return t
-    period, anchor = window
-    return anchor + math.ceil((t - anchor) / period - EPS) * period
-
-
-class _Scheduled(Event):
-    """An event that fires `callback` at now + delay with the given priority."""
-
-    def __init__(self, env: simpy.Environment, delay: float, priority: EventPriority,
-                 callback: Any):
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        self.callbacks.append(callback)
-        env.schedule(self, priority, delay)
 
 
 @dataclass
@@ -151,123 +48,6 @@ class TrialOutcome:
     attempts: list[int]
     driver: list[int]
     waited_for: list[int]  # a vehicle `after` activity whose finish set the last launch, or -1
-
-
-class _Dispatcher:
-    """Launch vehicles as shared resources with first-come-first-served queues.
-
-    A vehicle is released `min_interval` after its launch. The release is lazy: it is only
-    acted on (by a settle at that instant) when somebody is queueing, which saves an event for
-    most launches.
-    """
-
-    def __init__(self, env: simpy.Environment, plan: Plan, trace: list[TraceEvent] | None):
-        self.env, self.plan, self.trace = env, plan, trace
-        n = len(plan.vehicles)
-        self.holder: list[int | None] = [None] * n  # activity holding the vehicle
-        self.free_at = [INF] * n  # when the holder gives it back (inf: not launched yet)
-        self.queues: list[list[tuple[float, tuple[float, int], int]]] = [[] for _ in range(n)]
-        # request id -> (activity, what to call with the vehicle index when it is granted)
-        self.pending: dict[int, tuple[int, Callable[[int], None]]] = {}
-        self.request_of: dict[int, int] = {}  # activity -> its open request id
-        self.grounded_until = [-INF] * n
-        self.failures = [0] * n
-        self._next_id = 0
-        self._settles: set[float] = set()  # times at which a settle is already scheduled
-
-    def request(self, a: int, at: float, on_grant: Callable[[int], None]) -> None:
-        """Queue `a` for its vehicles from time `at` (now or later); `on_grant(vehicle)` is
-        called when one is granted (by a settle at the end of an instant).
-
-        Entering the queue ahead of time saves waking the launch at `at` only to queue: a
-        request is not served before its time, so the order is the same.
-        """
-        at = self._on_clock(at)
-        rid, self._next_id = self._next_id, self._next_id + 1
-        self.pending[rid] = (a, on_grant)
-        self.request_of[a] = rid
-        key = (at, self.plan.activities[a].tie, rid)
-        for v in self.plan.activities[a].vehicles:
-            heapq.heappush(self.queues[v], key)
-            if self.holder[v] is not None and at < self.free_at[v] < INF:
-                self._settle_at(self.free_at[v])
-        self._settle_at(at)
-
-    def release_at(self, v: int, when: float) -> None:
-        """The holder gives the vehicle back at `when` (its launch plus min_interval)."""
-        when = self._on_clock(when)
-        self.free_at[v] = when
-        if self.queues[v]:
-            self._settle_at(when)
-
-    def cancel(self, a: int) -> None:
-        """Withdraw `a`'s request and give back any vehicle it holds, at once."""
-        rid = self.request_of.pop(a, None)
-        if rid is not None:
-            self.pending.pop(rid, None)
-        for v, held in enumerate(self.holder):
-            if held == a:
-                self.free_at[v] = min(self.free_at[v], self.env.now)
-                self._release(v)
-                if self.queues[v]:
-                    self._settle_at(self.env.now)
-
-    def release_all(self) -> None:
-        """At the end of a trial: log the releases nobody was waiting for."""
-        for v, held in enumerate(self.holder):
-            if held is not None and self.free_at[v] < INF:
-                self._release(v)
-
-    def _release(self, v: int) -> None:
-        holder = self.holder[v]
-        if self.trace is not None and holder is not None:
-            self.trace.append(TraceEvent(self.free_at[v], "release", self.plan.ids[holder],
-                                         self.plan.vehicle_ids[v]))
-        self.holder[v] = None
-        self.free_at[v] = INF
-
-    def _on_clock(self, t: float) -> float:
-        """`t` as SimPy's clock will read it when an event scheduled for it fires
-        (now + (t - now) can differ from t in the last bit). Queue times, release times and
-        settle times all use it, so comparisons with the clock are exact."""
-        now = self.env.now
-        return now + (t - now)
-
-    def _settle_at(self, t: float) -> None:
-        assert t >= self.env.now, "a settle cannot be scheduled in the past"
-        t = self._on_clock(t)
-        if t not in self._settles:
-            self._settles.add(t)
-            _Scheduled(self.env, t - self.env.now, LATE, self._settle)
-
-    def _settle(self, _: Event) -> None:
-        self._settles.discard(self.env.now)
-        # Times computed at different moments may round differently in the last bit.
-        now = self.env.now + EPS
-        pending = self.pending
-        while True:
-            offers: dict[int, list[int]] = {}
-            for v, queue in enumerate(self.queues):
-                if not queue:  # nobody waiting: a due release can stay lazy
-                    continue
-                if self.holder[v] is not None:
-                    if self.free_at[v] > now:
-                        continue
-                    self._release(v)
-                while queue and queue[0][2] not in pending:
-                    heapq.heappop(queue)  # granted elsewhere or withdrawn
-                if queue and queue[0][0] <= now:  # not before the request's own time
-                    offers.setdefault(queue[0][2], []).append(v)
-            if not offers:
-                return
-            for rid, offered in offers.items():
-                a, on_grant = self.pending.pop(rid)
-                del self.request_of[a]
-                # Simultaneous offers: the launch takes the first in its own list.
-                v = min(offered, key=self.plan.activities[a].vehicles.index)
-                heapq.heappop(self.queues[v])  # it was at the head of this queue
-                self.holder[v] = a
-                on_grant(v)  # the launch carries on at once, within this settle
 
 
 class TrialInputs:
@@ -309,7 +89,7 @@ class _Trial:
         self.finished: list[Event | None] = [None] * n
         self.cancelled_at = [INF] * n
         self.over = [False] * n  # finished, or failed with no attempts left
-        self.dispatcher = _Dispatcher(env, plan, trace)
+        self.dispatcher = Dispatcher(env, plan, trace)
 
     def run(self) -> TrialOutcome:
         plan, env, out = self.plan, self.env, self.out
@@ -317,7 +97,7 @@ class _Trial:
         for r, cancels in enumerate(plan.risk_cancels):
             t = self.x.risk_time[r][self.i]
             if cancels and t < INF:
-                _Scheduled(env, t, URGENT, lambda _, r=r: self.cancel(r))
+                Scheduled(env, t, URGENT, lambda _, r=r: self.cancel(r))
         for a, act in enumerate(plan.activities):
             if act.done_at is not None:
                 out.finish[a] = out.start[a] = out.ready[a] = out.first_ready[a] = act.done_at
