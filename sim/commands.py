@@ -66,7 +66,8 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    table = risk_drivers(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    table = risk_drivers(scenario, workers=args.workers, base=results)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -76,7 +77,7 @@ def drivers(args: argparse.Namespace) -> int:
         label = f"{element} ({row['name']})" if row["name"] != element else str(element)
         print(f"{label[:44]:<44} {row['kind']:<8} {_percent(row['p_goal_off']):>14}"
               f" {row['delta_p']:>+8.1%} {_days(row['delta_p80_days']):>17}")
-    ranked = sensitivity(run(scenario, trials=args.trials, seed=seed, workers=args.workers))
+    ranked = sensitivity(results)
     ranked = ranked.dropna(subset=["spearman"]).head(10)
     print("\nThe random inputs most rank-correlated with the goal date (Spearman):")
     for name, row in ranked.iterrows():
@@ -101,7 +102,7 @@ def report(args: argparse.Namespace) -> int:
         raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
     seed = _seed(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, trials=args.trials, seed=seed, workers=args.workers)
+    table = risk_drivers(scenario, workers=args.workers, base=results)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}

@@ -71,6 +71,7 @@ def risk_drivers(
     trials: int = 10_000,
     seed: int | None = None,
     workers: int | None = None,
+    base: Results | None = None,
 ) -> pd.DataFrame:
     """The effect of switching off each risk, factor and vehicle's failures in turn.
 
@@ -83,10 +84,15 @@ def risk_drivers(
     |delta_p80_days|, largest first. An element with no effect gives exactly 0 in both.
     ``.attrs``: seed, trials, p_base, p80_base (date or None).
 
-    Runs the scenario 1 + (number of drivers) times with `trials` trials each.
+    Runs the scenario 1 + (number of drivers) times with `trials` trials each; pass `base`, a
+    run of this scenario already made, to save the first (its seed and trials are then used).
     """
-    seed = fresh_seed() if seed is None else int(seed)
-    base = run(scenario, trials=trials, seed=seed, workers=workers)
+    if base is None:
+        seed = fresh_seed() if seed is None else int(seed)
+        base = run(scenario, trials=trials, seed=seed, workers=workers)
+    elif base.scenario != scenario:
+        raise ValueError("base must be a run of the same scenario")
+    seed, trials = base.seed, base.trials
     base_p80 = percentile_day(base.goal_days, 80)
     variants = list(switched_off_variants(scenario))
     ids = [v[0] for v in variants]

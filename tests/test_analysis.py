@@ -367,3 +367,23 @@ def test_vehicle_prerequisite_is_on_the_driving_path():
     parts = delay_breakdown(res)
     assert np.allclose(parts[list(BREAKDOWN_PARTS)].sum(axis=1), parts["goal"], atol=1e-3)
     assert breakdown_summary(parts).loc["work", "variance_share"] == pytest.approx(1.0)
+
+
+def test_risk_drivers_reuses_a_given_base_run():
+    s = parse_scenario(dedent("""
+        scenario: t
+        as_of: 2030-01-01
+        time_unit: days
+        risks:
+          r: {probability: 0.5, delay: 30, applies_to: [a]}
+        activities:
+          a: {duration: {uniform: [0, 60]}}
+        goal: {name: g, deadline: 2030-02-15, requires: a}
+    """))
+    base = run(s, trials=1500, seed=9, workers=1)
+    given = risk_drivers(s, workers=1, base=base)
+    fresh = risk_drivers(s, trials=1500, seed=9, workers=1)
+    pd.testing.assert_frame_equal(given, fresh)
+    assert given.attrs == fresh.attrs
+    with pytest.raises(ValueError, match="same scenario"):
+        risk_drivers(s.replace_activity("a", duration=Fixed(1)), base=base)
