@@ -19,7 +19,7 @@ from . import __version__
 from .engine import OUTCOME_DTYPES, BlockOutcome, Plan, run_block
 from .goal import goal_times
 from .model import Scenario
-from .results import Z95, Results, wilson_interval
+from .results import Z95, Results, day_index, wilson_interval
 from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed
 
 MAX_TRIALS = 1_000_000  # the cap on --precision runs
@@ -145,7 +145,8 @@ def run(
                 break
             finish = store.arrays["finish"]
             goal = goal_times(scenario.goal.requires, finish, scenario.activity_index)
-            more = _trials_for_precision(int((np.floor(goal) <= deadline).sum()), done, precision)
+            met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
+            more = _trials_for_precision(met, done, precision)
             if more <= done or done >= max_trials:
                 break
             trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
