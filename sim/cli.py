@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
+from .calibration.parsers import add_parsers as calibration_parsers
 from .montecarlo import available_cpus, run
 from .output import OutputExistsError, check_output_dir, write_results
 from .results import Results
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    calibration_parsers(commands)
     return parser
 
 
@@ -101,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.scenarios)
+        if args.command in ("calibrate", "backtest"):
+            from .calibration.commands import run_command
+
+            return run_command(args)
         from . import commands  # analysis and plotting load matplotlib: only when asked for
 
         handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
