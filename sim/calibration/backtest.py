@@ -65,8 +65,8 @@ def rules_from_fit(result: Fit, rc: ReferenceClass, provenance: dict[str, object
         leads = [s.lead_months for s in snaps]
         launched = {s.mission for s in snaps if not s.pending}
         groups[g] = GroupRule(p.a[i], p.b[i], p.cov_ab[i], len({s.mission for s in snaps}),
-                              len(launched), len(snaps), (min(leads), max(leads)))
-    return SlipRules(groups, p.tau, p.sigma, p.shift, p.hold_h0, p.hold_h1, p.hold_sd,
+                              len(launched), len(snaps), (min(leads), max(leads)), p.hold_h0[i])
+    return SlipRules(groups, p.tau, p.sigma, p.shift, result.spec.hold, p.hold_h1, p.hold_sd,
                      provenance=provenance)
 
 

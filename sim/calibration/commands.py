@@ -72,17 +72,18 @@ def _parameters(result: Fit, rules: SlipRules) -> str:
              f"sigma {pm(p.sigma, p.sigma * se.get('log_sigma', math.nan))}  "
              + (f"shift {pm(p.shift, p.shift * se.get('log_shift', math.nan))} months  "
                 if result.spec.shift else "no shift  ")
-             + (f"hold: p = logistic({pm(p.hold_h0, se.get('h0'))} + "
-                f"({pm(p.hold_h1, se.get('h1'))}) x), sd "
+             + (f"hold: p = logistic(h0_group + ({pm(p.hold_h1, se.get('h1'))}) x), sd "
                 f"{pm(p.hold_sd, p.hold_sd * se.get('log_hold_sd', math.nan))} months"
                 if result.spec.hold else "no hold component"),
              f"{'Group':8} {'missions':>8} {'snaps':>6} {'leads seen (mo)':>16} "
-             f"{'a (ln months)':>16} {'b (growth)':>16} {'median slip at 1 / 3 / 10 y':>28}"]
+             f"{'a (ln months)':>16} {'b (growth)':>16} {'hold h0':>6} "
+             f"{'median slip at 1 / 3 / 10 y':>28}"]
     for name, g in rules.groups.items():
         meds = [float(rules.slip(name, lead).ppf_months(0.5)[0]) for lead in (12, 36, 120)]
         lines.append(f"{name:8} {g.missions:>8} {g.snapshots:>6} "
                      f"{g.lead_months[0]:>7.1f}-{g.lead_months[1]:<8.1f} "
                      f"{pm(g.a, math.sqrt(g.var_ab[0])):>16} {pm(g.b, math.sqrt(g.var_ab[2])):>16} "
+                     f"{g.hold_h0:>6.2f} "
                      f"{' / '.join(f'{m:.1f}' for m in meds):>28}"
                      + ("" if g.validated else "   (not validated: "
                         f"{g.launched_missions} launched missions)"))

@@ -2,13 +2,13 @@
 
 For a snapshot of mission m in agency group g with lead L months (x = ln(L / 12)):
 
-- with probability p(x) = logistic(h0 + h1 x) the plan *holds*: slip ~ Normal(0, s_hold);
+- with probability p(x) = logistic(h0_g + h1 x) the plan *holds*: slip ~ Normal(0, s_hold);
 - otherwise the slip is a shifted lognormal: ln(slip + c) = a_g + b_g x + u_m + e, with a
   mission effect u_m ~ N(0, tau^2) shared by the mission's snapshots and per-snapshot noise
   e ~ N(0, sigma^2). The shift c >= 0 lets a late-component launch come up to c months early.
 
-Group coefficients are partially pooled: a_g = a0 + da_g, b_g = b0 + db_g with the penalty
-(da_g^2 + db_g^2) / (2 omega^2), i.e. the posterior mode under a normal prior of scale omega.
+Group coefficients are partially pooled: a_g = a0 + da_g, b_g = b0 + db_g and the hold
+intercept h0_g = h0 + dh_g, with the penalty (da_g^2 + db_g^2 + dh_g^2) / (2 omega^2), i.e. the posterior mode under a normal prior of scale omega.
 Which components are used ("hold", "shift") and omega are chosen by leave-one-mission-out
 cross-validation (:mod:`sim.calibration.backtest`). The mission effect is integrated out by
 Gauss-Hermite quadrature; a pending mission's snapshots enter as survival probabilities at
@@ -81,13 +81,10 @@ class Params:
     tau: float
     sigma: float
     shift: float
-    hold_h0: float  # -inf: no hold component
+    hold_h0: tuple[float, ...]  # per group; -inf: no hold component
     hold_h1: float
     hold_sd: float
     cov_ab: tuple[tuple[float, float, float], ...] = field(default=())  # per group: va, cab, vb
-
-    def p_hold(self, x: np.ndarray | float) -> np.ndarray:
-        return np.asarray(special.expit(self.hold_h0 + self.hold_h1 * np.asarray(x)))
 
 
 # -- parameter vector <-> Params -------------------------------------------------------------
@@ -101,7 +98,7 @@ def _names(spec: ModelSpec) -> list[str]:
     if spec.shift:
         names.append("log_shift")
     if spec.hold:
-        names += ["h0", "h1", "log_hold_sd"]
+        names += ["h0", "h1", "log_hold_sd"] + [f"dh_{g}" for g in GROUPS]
     return names
 
 
@@ -150,7 +147,8 @@ def _snapshot_logf(v: dict[str, float], spec: ModelSpec, d: Data) -> np.ndarray:
     late = np.maximum(late, _FLOOR)
     if not spec.hold:
         return np.asarray(late)
-    p = special.expit(v["h0"] + v["h1"] * d.x)
+    dh = np.array([v[f"dh_{g}"] for g in GROUPS])[d.group]
+    p = special.expit(v["h0"] + dh + v["h1"] * d.x)
     sd = math.exp(v["log_hold_sd"])
     zh = d.y / sd
     hold = np.where(d.censored, special.log_ndtr(-zh), -0.5 * zh * zh - _LOG_SQRT_2PI - math.log(sd))
@@ -165,7 +163,7 @@ def neg_log_lik(theta: np.ndarray, spec: ModelSpec, d: Data) -> float:
     per_mission = np.zeros((d.n_missions, logf.shape[1]))
     np.add.at(per_mission, d.mission, logf)
     ll = special.logsumexp(per_mission + _LOGW[None, :], axis=1).sum()
-    dev = np.array([v[f"d{k}_{g}"] for k in "ab" for g in GROUPS])
+    dev = np.array([v[f"d{k}_{g}"] for k in "abh" for g in GROUPS if f"d{k}_{g}" in v])
     penalty = 0.5 * float(dev @ dev) / spec.omega**2
     return float(-ll + penalty)
 
@@ -212,7 +210,7 @@ def to_params(theta: np.ndarray, spec: ModelSpec, cov: np.ndarray | None = None)
         b=tuple(v["b0"] + v[f"db_{g}"] for g in GROUPS),
         tau=math.exp(v["log_tau"]), sigma=math.exp(v["log_sigma"]),
         shift=math.exp(v["log_shift"]) if spec.shift else 0.0,
-        hold_h0=v["h0"] if spec.hold else -math.inf, hold_h1=v["h1"] if spec.hold else 0.0,
+        hold_h0=tuple(v["h0"] + v[f"dh_{g}"] if spec.hold else -math.inf for g in GROUPS), hold_h1=v["h1"] if spec.hold else 0.0,
         hold_sd=math.exp(v["log_hold_sd"]) if spec.hold else 1.0,
         cov_ab=tuple(covs),
     )

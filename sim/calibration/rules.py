@@ -36,6 +36,7 @@ class GroupRule:
     launched_missions: int
     snapshots: int
     lead_months: tuple[float, float]  # shortest and longest lead seen in the data
+    hold_h0: float = -math.inf  # intercept of the hold probability; -inf: no hold component
 
     @property
     def validated(self) -> bool:
@@ -48,7 +49,7 @@ class SlipRules:
     tau: float
     sigma: float
     shift: float
-    hold_h0: float  # -inf: no hold component
+    hold: bool
     hold_h1: float
     hold_sd: float
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -59,18 +60,19 @@ class SlipRules:
         """The slip for a plan with this lead, conditioned on exceeding `floor_months`."""
         g = self.groups[group]
         return CalibratedSlip(group, lead_months, g.a, g.b, g.var_ab, self.tau, self.sigma,
-                              self.shift, self.hold_h0, self.hold_h1, self.hold_sd,
+                              self.shift, g.hold_h0, self.hold_h1, self.hold_sd,
                               floor_months, unit_months)
 
     def to_data(self) -> dict[str, Any]:
-        hold = None if self.hold_h0 == -math.inf else {
-            "h0": _r(self.hold_h0), "h1": _r(self.hold_h1), "sd_months": _r(self.hold_sd)}
+        hold = None if not self.hold else {"h1": _r(self.hold_h1),
+                                           "sd_months": _r(self.hold_sd)}
         return {
             "provenance": self.provenance,
             "shared": {"tau": _r(self.tau), "sigma": _r(self.sigma),
                        "shift_months": _r(self.shift), "hold": hold},
             "groups": {name: {
-                "a": _r(g.a), "b": _r(g.b), "var_a": _r(g.var_ab[0]), "cov_ab": _r(g.var_ab[1]),
+                "a": _r(g.a), "b": _r(g.b),
+                **({"hold_h0": _r(g.hold_h0)} if self.hold else {}), "var_a": _r(g.var_ab[0]), "cov_ab": _r(g.var_ab[1]),
                 "var_b": _r(g.var_ab[2]), "missions": g.missions,
                 "launched_missions": g.launched_missions, "snapshots": g.snapshots,
                 "lead_months": [_r(g.lead_months[0], 1), _r(g.lead_months[1], 1)],
@@ -115,6 +117,7 @@ def read_rules(path: str | os.PathLike[str], where: tuple[str, int | None] | Non
 
 
 class _Reader(Checker):
+    has_hold = False
     def rules(self, data: Any, file: str) -> SlipRules:
         top = self.fields(data, (), ("provenance", "shared", "groups"), ("shared", "groups"))
         if top is None:
@@ -125,15 +128,13 @@ class _Reader(Checker):
         tau = self.opt(shared, "tau", ("shared",), self.number, 0.0)
         sigma = self.opt(shared, "sigma", ("shared",), self.number, 0.0, True)
         shift = self.opt(shared, "shift_months", ("shared",), self.number, 0.0)
-        hold = (-math.inf, 0.0, 1.0)
-        if "hold" in shared:
-            h = self.fields(shared["hold"], ("shared", "hold"), ("h0", "h1", "sd_months"),
-                            ("h0", "h1", "sd_months")) or {}
-            vals = (self.opt(h, "h0", ("shared", "hold"), self.number),
-                    self.opt(h, "h1", ("shared", "hold"), self.number),
+        hold: tuple[float | None, ...] = (0.0, 1.0)
+        self.has_hold = "hold" in shared
+        if self.has_hold:
+            h = self.fields(shared["hold"], ("shared", "hold"), ("h1", "sd_months"),
+                            ("h1", "sd_months")) or {}
+            hold = (self.opt(h, "h1", ("shared", "hold"), self.number),
                     self.opt(h, "sd_months", ("shared", "hold"), self.number, 0.0, True))
-            if all(v is not None for v in vals):
-                hold = vals  # type: ignore[assignment]
         groups: dict[str, GroupRule] = {}
         raw = top.get("groups")
         if not isinstance(raw, dict) or not raw:
@@ -144,20 +145,23 @@ class _Reader(Checker):
                 if rule is not None:
                     groups[name] = rule
         provenance = top.get("provenance", {})
-        if self.problems or tau is None or sigma is None or shift is None:
+        if self.problems or tau is None or sigma is None or shift is None or None in hold:
             raise CalibrationError(self.problems)
-        return SlipRules(groups, tau, sigma, shift, *hold,
+        return SlipRules(groups, tau, sigma, shift, self.has_hold, float(hold[0] or 0),
+                         float(hold[1] or 1),
                          provenance=provenance if isinstance(provenance, dict) else {},
                          path=file)
 
     def group(self, value: Any, path: tuple[str, ...]) -> GroupRule | None:
-        keys = ("a", "b", "var_a", "cov_ab", "var_b", "missions", "launched_missions",
-                "snapshots", "lead_months", "validated")
-        f = self.fields(value, path, keys, keys[:9])
+        keys = ("a", "b", "hold_h0", "var_a", "cov_ab", "var_b", "missions",
+                "launched_missions", "snapshots", "lead_months", "validated")
+        required = tuple(k for k in keys[:10] if k != "hold_h0" or self.has_hold)
+        f = self.fields(value, path, keys, required)
         if f is None:
             return None
         before = len(self.problems)
         nums = {k: self.opt(f, k, path, self.number) for k in ("a", "b", "cov_ab")}
+        h0 = self.opt(f, "hold_h0", path, self.number) if self.has_hold else -math.inf
         nums |= {k: self.opt(f, k, path, self.number, 0.0) for k in (
             "var_a", "var_b", "missions", "launched_missions", "snapshots")}
         leads = f.get("lead_months")
@@ -166,10 +170,10 @@ class _Reader(Checker):
                 and 0 < leads[0] <= leads[1]):
             self.problem(path + ("lead_months",), "must be [shortest, longest] lead in months, "
                          f"0 < shortest <= longest, got {show(leads)}")
-        if len(self.problems) > before or any(v is None for v in nums.values()):
+        if len(self.problems) > before or any(v is None for v in nums.values()) or h0 is None:
             return None
         return GroupRule(float(nums["a"] or 0), float(nums["b"] or 0),  # type: ignore[arg-type]
                          (float(nums["var_a"] or 0), float(nums["cov_ab"] or 0),
                           float(nums["var_b"] or 0)),
                          int(nums["missions"] or 0), int(nums["launched_missions"] or 0),
-                         int(nums["snapshots"] or 0), (float(leads[0]), float(leads[1])))
+                         int(nums["snapshots"] or 0), (float(leads[0]), float(leads[1])), h0)
