@@ -124,15 +124,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(paths: list[str]) -> int:
+    from .calibration.usage import looks_like_rules, scenario_warnings
+
     failed = False
     for path in paths:
         try:
-            load_scenario(path)
+            if looks_like_rules(path):
+                from .calibration.rules import read_rules
+
+                read_rules(path)
+                print(f"{path}: ok (slip rules)")
+                continue
+            scenario = load_scenario(path)
         except ScenarioError as err:
             print(err, file=sys.stderr)
             failed = True
         else:
-            print(f"{path}: ok")
+            warnings = scenario_warnings(scenario)
+            for warning in warnings:
+                print(warning)
+            print(f"{path}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
     return EXIT_BAD_INPUT if failed else 0
 
 

@@ -10,11 +10,13 @@ every calibrated slip with no hand work.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from ..model import DAYS_PER_UNIT, Scenario
+from ..yamlio import Problem, read_document, read_text, resolve_extends
 from .periods import months_between
-from .rules import SlipRules
+from .rules import SlipRules, read_rules
 from .slip import CalibratedSlip
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -71,3 +73,35 @@ def slip_warnings(scenario: Scenario, rules: SlipRules | None) -> list[tuple[str
             out.append((path, f"planned is {slip.floor_months:.1f} months before as_of, "
                         f"beyond {1 - slip.p_not_before_floor:.1%} of the rule's slips"))
     return out
+
+
+def scenario_warnings(scenario: Scenario) -> list[Problem]:
+    """`slip_warnings` located in the scenario's file (after `extends`), for `ilrs validate`."""
+    from ..scenario import _atomic  # the loader imports this module: import on use
+
+    if scenario.path is None or scenario.slip_rules is None:
+        return []
+    problems: list[Problem] = []
+    text = read_text(scenario.path, problems)
+    doc = None if text is None else read_document(text, scenario.path, problems)
+    doc = None if doc is None else resolve_extends(doc, problems, _atomic)
+    if doc is None:
+        return []
+    file, _ = doc.where(("slip_rules",))
+    rules = read_rules(os.path.join(os.path.dirname(file), scenario.slip_rules))
+    out = []
+    for path, message in slip_warnings(scenario, rules):
+        parts = tuple(path.split("."))
+        where, line = doc.where(parts)
+        out.append(Problem(where, line, path, "warning: " + message))
+    return out
+
+
+def looks_like_rules(path: str) -> bool:
+    """Whether a YAML file is a slip-rules file (so `ilrs validate` checks it as one)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "\ngroups:" in head or "\nshared:" in head
