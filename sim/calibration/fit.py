@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize, special
@@ -56,6 +57,13 @@ class Data:
     censored: np.ndarray  # (n,) bool
     mission: np.ndarray  # (n,) int index of the mission
     n_missions: int
+
+    @cached_property
+    def members(self) -> np.ndarray:
+        """(missions, n) 0/1: which snapshots belong to which mission."""
+        m = np.zeros((self.n_missions, self.mission.size))
+        m[self.mission, np.arange(self.mission.size)] = 1.0
+        return m
 
     @staticmethod
     def from_reference(rc: ReferenceClass) -> Data:
@@ -160,12 +168,12 @@ def neg_log_lik(theta: np.ndarray, spec: ModelSpec, d: Data) -> float:
     """Minus the penalised log-likelihood (the objective the fit minimises)."""
     v = _unpack(theta, spec)
     logf = _snapshot_logf(v, spec, d)
-    per_mission = np.zeros((d.n_missions, logf.shape[1]))
-    np.add.at(per_mission, d.mission, logf)
-    ll = special.logsumexp(per_mission + _LOGW[None, :], axis=1).sum()
+    per_mission = d.members @ logf + _LOGW[None, :]  # (missions, K): sum over own snapshots
+    top = per_mission.max(axis=1, keepdims=True)
+    ll = float((np.log(np.exp(per_mission - top).sum(axis=1)) + top[:, 0]).sum())
     dev = np.array([v[f"d{k}_{g}"] for k in "abh" for g in GROUPS if f"d{k}_{g}" in v])
     penalty = 0.5 * float(dev @ dev) / spec.omega**2
-    return float(-ll + penalty)
+    return -ll + penalty
 
 
 @dataclass(frozen=True)
