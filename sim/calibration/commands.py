@@ -6,7 +6,6 @@ import argparse
 import math
 import sys
 from datetime import date
-from pathlib import Path
 
 from .. import __version__
 from ..output import OutputExistsError, check_output_dir

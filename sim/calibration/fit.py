@@ -8,7 +8,8 @@ For a snapshot of mission m in agency group g with lead L months (x = ln(L / 12)
   e ~ N(0, sigma^2). The shift c >= 0 lets a late-component launch come up to c months early.
 
 Group coefficients are partially pooled: a_g = a0 + da_g, b_g = b0 + db_g and the hold
-intercept h0_g = h0 + dh_g, with the penalty (da_g^2 + db_g^2 + dh_g^2) / (2 omega^2), i.e. the posterior mode under a normal prior of scale omega.
+intercept h0_g = h0 + dh_g, with the penalty (da_g^2 + db_g^2 + dh_g^2) / (2 omega^2), i.e.
+the posterior mode under a normal prior of scale omega.
 Which components are used ("hold", "shift") and omega are chosen by leave-one-mission-out
 cross-validation (:mod:`sim.calibration.backtest`). The mission effect is integrated out by
 Gauss-Hermite quadrature; a pending mission's snapshots enter as survival probabilities at
@@ -29,8 +30,8 @@ from .data import GROUPS, ReferenceClass
 _NODES, _WEIGHTS = np.polynomial.hermite.hermgauss(24)
 _U_STD = math.sqrt(2.0) * _NODES  # standard-normal quadrature points
 _LOGW = np.log(_WEIGHTS / math.sqrt(math.pi))
-_FLOOR = -1e6
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)  # a log-density that stands for "impossible" without producing NaN
+_FLOOR = -1e6  # a log-density that stands for "impossible" without producing NaN
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ def _snapshot_logf(v: dict[str, float], spec: ModelSpec, d: Data) -> np.ndarray:
     p = special.expit(v["h0"] + dh + v["h1"] * d.x)
     sd = math.exp(v["log_hold_sd"])
     zh = d.y / sd
-    hold = np.where(d.censored, special.log_ndtr(-zh), -0.5 * zh * zh - _LOG_SQRT_2PI - math.log(sd))
+    hold = np.where(d.censored, special.log_ndtr(-zh),
+                    -0.5 * zh * zh - _LOG_SQRT_2PI - math.log(sd))
     return np.asarray(np.logaddexp(np.log(p)[:, None] + hold[:, None],
                                    np.log1p(-p)[:, None] + late))
 
@@ -218,7 +220,8 @@ def to_params(theta: np.ndarray, spec: ModelSpec, cov: np.ndarray | None = None)
         b=tuple(v["b0"] + v[f"db_{g}"] for g in GROUPS),
         tau=math.exp(v["log_tau"]), sigma=math.exp(v["log_sigma"]),
         shift=math.exp(v["log_shift"]) if spec.shift else 0.0,
-        hold_h0=tuple(v["h0"] + v[f"dh_{g}"] if spec.hold else -math.inf for g in GROUPS), hold_h1=v["h1"] if spec.hold else 0.0,
+        hold_h0=tuple(v["h0"] + v[f"dh_{g}"] if spec.hold else -math.inf for g in GROUPS),
+        hold_h1=v["h1"] if spec.hold else 0.0,
         hold_sd=math.exp(v["log_hold_sd"]) if spec.hold else 1.0,
         cov_ab=tuple(covs),
     )

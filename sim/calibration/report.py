@@ -86,13 +86,11 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{'above':>6} {'CRPS skill':>11} {'MAE ratio':>10}")
     lines = [head]
     for label, s in summary["scores"].items():
-        def pct(key: str) -> str:
-            v = s[key]
-            return "-" if v is None else f"{v:.0%}"
+        def pct(key: str, s: dict[str, Any] = s) -> str:
+            return "-" if s[key] is None else f"{s[key]:.0%}"
 
-        def num(key: str) -> str:
-            v = s[key]
-            return "-" if v is None else f"{v:.2f}"
+        def num(key: str, s: dict[str, Any] = s) -> str:
+            return "-" if s[key] is None else f"{s[key]:.2f}"
 
         lines.append(f"{label:44} {s['n']:>3} {s['missions']:>4} {pct('coverage50'):>7} "
                      f"{pct('coverage80'):>7} {pct('below80'):>6} {pct('above80'):>6} "

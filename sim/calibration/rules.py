@@ -72,7 +72,8 @@ class SlipRules:
                        "shift_months": _r(self.shift), "hold": hold},
             "groups": {name: {
                 "a": _r(g.a), "b": _r(g.b),
-                **({"hold_h0": _r(g.hold_h0)} if self.hold else {}), "var_a": _r(g.var_ab[0]), "cov_ab": _r(g.var_ab[1]),
+                **({"hold_h0": _r(g.hold_h0)} if self.hold else {}),
+                "var_a": _r(g.var_ab[0]), "cov_ab": _r(g.var_ab[1]),
                 "var_b": _r(g.var_ab[2]), "missions": g.missions,
                 "launched_missions": g.launched_missions, "snapshots": g.snapshots,
                 "lead_months": [_r(g.lead_months[0], 1), _r(g.lead_months[1], 1)],
@@ -170,9 +171,10 @@ class _Reader(Checker):
                 and 0 < leads[0] <= leads[1]):
             self.problem(path + ("lead_months",), "must be [shortest, longest] lead in months, "
                          f"0 < shortest <= longest, got {show(leads)}")
-        if len(self.problems) > before or any(v is None for v in nums.values()) or h0 is None:
+        if (len(self.problems) > before or any(v is None for v in nums.values()) or h0 is None
+                or not isinstance(leads, list)):
             return None
-        return GroupRule(float(nums["a"] or 0), float(nums["b"] or 0),  # type: ignore[arg-type]
+        return GroupRule(float(nums["a"] or 0), float(nums["b"] or 0),
                          (float(nums["var_a"] or 0), float(nums["cov_ab"] or 0),
                           float(nums["var_b"] or 0)),
                          int(nums["missions"] or 0), int(nums["launched_missions"] or 0),

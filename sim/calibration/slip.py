@@ -131,7 +131,7 @@ class CalibratedSlip:
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
             if np.all(hi - lo < 1e-9):
                 break
-        return (lo + hi) / 2
+        return np.asarray((lo + hi) / 2)
 
     def _lower_start(self) -> float:
         lowest = -self.shift if self.hold_h0 == -math.inf else -12 * self.hold_sd - 1
