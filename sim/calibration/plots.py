@@ -29,8 +29,10 @@ def plot_pit(bt: Backtest, ax: Axes | None = None) -> Axes:
     expected = n / 10
     # A flat histogram is what a calibrated rule gives; the band is +/- 2 binomial s.d.
     sd = np.sqrt(n * 0.1 * 0.9)
-    ax.axhspan(max(expected - 2 * sd, 0), expected + 2 * sd, color=GREY, alpha=0.2, lw=0)
+    ax.axhspan(max(expected - 2 * sd, 0), expected + 2 * sd, color=GREY, alpha=0.12, lw=0,
+               label="uniform: expected count +/- 2 s.d.")
     ax.axhline(expected, color=GREY, lw=1, ls="--")
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
     ax.set_xlabel("PIT (predictive CDF at the actual slip)")
     ax.set_ylabel("snapshots")
     ax.set_title(f"PIT, {bt.mode} ({n} launched snapshots)", fontsize=9)
@@ -50,9 +52,12 @@ def plot_intervals(bt: Backtest, ax: Axes | None = None) -> Axes:
         inside = q10 < y < q90
         ax.plot([y], [i], marker="o" if inside else "x", color="black" if inside else RED, ms=4)
     ax.set_yticks(range(len(launched)))
-    ax.set_yticklabels([f"{p.snapshot.mission[:18]} ({p.snapshot.as_of.year}, "
+    ax.set_yticklabels([f"{p.snapshot.mission.split(' (')[0][:18]} ({p.snapshot.as_of.year}, "
                         f"{p.snapshot.lead_months:.0f} mo)" for p in launched], fontsize=6)
-    ax.set_xscale("symlog", linthresh=6)
+    ax.set_xscale("symlog", linthresh=3, linscale=0.6)
+    ticks = [-3, 0, 3, 10, 30, 100, 300]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks])
     ax.set_xlabel("slip, months (symmetric log scale); bars: 50 % and 80 % intervals; "
                   "x: actual outside the 80 %", fontsize=8)
     ax.axvline(0, color=GREY, lw=0.8)
