@@ -299,9 +299,8 @@ class _Builder(Checker):
         if isinstance(value, str) and not _PLAIN_DATE.match(value.strip()):
             try:
                 stated = parse_stated(value)
-            except ValueError as exc:
-                self.problem(path, str(exc))
-                return None
+            except ValueError:
+                stated = None  # not a period either: the date check says what is expected
             if stated is not None and not (stated.approximate or stated.upper_bound):
                 return stated.reference
         return self.date(value, path)

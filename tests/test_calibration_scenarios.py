@@ -137,7 +137,7 @@ def test_the_same_from_python(files: WriteFile) -> None:
      "must be on or before as_of (2026-04-13), got 2027-01-01"),
     (scenario_text(slip="{reference_class: china, x: 1}"), "activities.ce8.slip",
      "must be {reference_class: GROUP} alone"),
-    (scenario_text(planned="2029-H3"), "activities.ce8.planned", "cannot read the date"),
+    (scenario_text(planned="2029-H3"), "activities.ce8.planned", "must be a date"),
 ])
 def test_bad_reference_class_uses(files: WriteFile, text: str, path: str,
                                   fragment: str) -> None:
