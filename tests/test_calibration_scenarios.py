@@ -16,7 +16,7 @@ import sim
 from sim.calibration.periods import months_between
 from sim.calibration.rules import read_rules
 from sim.calibration.slip import CalibratedSlip
-from sim.calibration.usage import reference_class_slip, scenario_warnings
+from sim.calibration.usage import move_as_of, reference_class_slip, scenario_warnings
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parent.parent
@@ -181,3 +181,37 @@ def test_the_baseline_uses_the_shipped_rules() -> None:
         assert not s.activity(aid).factors, aid
     messages = [p.message for p in scenario_warnings(s)]
     assert not any("double counting" in m for m in messages)
+
+
+def test_move_as_of_from_python_equals_loading_the_moved_file(files: WriteFile) -> None:
+    extra = "    announced: 2025-04-24\n"
+    s = load_scenario(files("a.yaml", scenario_text("2026-04-13", extra=extra)))
+    moved_file = load_scenario(files("b.yaml", scenario_text("2029-10-01", extra=extra)))
+    moved = move_as_of(s, date(2029, 10, 1))
+    assert moved.as_of == moved_file.as_of
+    assert moved.activity("ce8").slip == moved_file.activity("ce8").slip
+    # Without announced the lead is measured from the new as_of, as the loader does.
+    t = load_scenario(files("c.yaml", scenario_text("2026-04-13")))
+    t_file = load_scenario(files("d.yaml", scenario_text("2027-04-13")))
+    assert move_as_of(t, date(2027, 4, 13)).activity("ce8").slip == t_file.activity("ce8").slip
+    with pytest.raises(ValueError, match="give it announced"):
+        move_as_of(t, date(2030, 1, 1))
+
+
+def test_moving_the_baseline_past_chang_e_7s_plan_does_not_launch_it_at_once() -> None:
+    """The issue's case: as_of moved alone to 2026-11-29, after Chang'e-7's planned 1 October.
+    With the hand rules 44 % of trials launched it that very day; calibrated, none does."""
+    base = load_scenario(REPO / "scenarios" / "ilrs_baseline.yaml")
+    moved = move_as_of(base, date(2026, 11, 29))
+    res = sim.run(moved, trials=2000, seed=SEED, workers=1)
+    i = moved.activity_index["ce7"]
+    attempts = res.attempts[:, i]
+    first_launch = res.start_days[:, i][attempts == 1]  # trials whose one attempt is the first
+    assert first_launch.size > 1000
+    assert np.all(first_launch > 0)
+    # The hand-sized rules, moved the same way, do launch at once in many trials: the test
+    # above can fail.
+    hand = move_as_of(load_scenario(REPO / "scenarios" / "hand_rules.yaml"), date(2026, 11, 29))
+    hand_res = sim.run(hand, trials=2000, seed=SEED, workers=1)
+    hand_first = hand_res.start_days[:, i][hand_res.attempts[:, i] == 1]
+    assert np.mean(hand_first == 0) > 0.2

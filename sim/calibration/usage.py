@@ -10,6 +10,7 @@ every calibrated slip with no hand work.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import date
 
@@ -41,6 +42,28 @@ def reference_class_slip(rules: SlipRules, group: str, planned: date, as_of: dat
                          f"got planned {planned}")
     floor = months_between(planned, as_of)
     return rules.slip(group, lead, floor, DAYS_PER_UNIT[time_unit] / DAYS_PER_MONTH)
+
+
+def move_as_of(scenario: Scenario, as_of: date) -> Scenario:
+    """The scenario seen from a new status date, as if its file said `as_of: <as_of>`: every
+    calibrated slip gets its lead (when `announced` is not given) and its conditioning on "not
+    started by as_of" recomputed. (`dataclasses.replace(scenario, as_of=...)` alone would keep
+    the slips conditioned on the old date.) Raises ``ValueError`` like the loader would.
+    """
+    activities = []
+    for act in scenario.activities:
+        slip = act.slip
+        if isinstance(slip, CalibratedSlip) and act.planned is not None:
+            lead = months_between(act.announced or as_of, act.planned)
+            if lead <= 0:
+                raise ValueError(f"activities.{act.id}: planned {act.planned} is not after "
+                                 f"as_of {as_of}; give it announced (when the plan was stated)")
+            slip = dataclasses.replace(slip, lead_months=lead,
+                                       floor_months=months_between(act.planned, as_of))
+            act = dataclasses.replace(act, slip=slip)
+        activities.append(act)
+    return dataclasses.replace(scenario, as_of=as_of, activities=tuple(activities),
+                               resolved=None)
 
 
 def slip_warnings(scenario: Scenario, rules: SlipRules | None) -> list[tuple[str, str]]:
