@@ -82,7 +82,7 @@ def _parameters(result: Fit, rules: SlipRules) -> str:
         lines.append(f"{name:8} {g.missions:>8} {g.snapshots:>6} "
                      f"{g.lead_months[0]:>7.1f}-{g.lead_months[1]:<8.1f} "
                      f"{pm(g.a, math.sqrt(g.var_ab[0])):>16} {pm(g.b, math.sqrt(g.var_ab[2])):>16} "
-                     f"{g.hold_h0:>6.2f} "
+                     f"{(f'{g.hold_h0:.2f}' if rules.hold else '-'):>6} "
                      f"{' / '.join(f'{m:.1f}' for m in meds):>28}"
                      + ("" if g.validated else "   (not validated: "
                         f"{g.launched_missions} launched missions)"))
