@@ -179,31 +179,47 @@ def test_missing_column_through_the_cli(tmp_path: Path) -> None:
     assert not (tmp_path / "r.yaml").exists()
 
 
+GOOD_RULES = """\
+shared:
+  tau: 0.8
+  sigma: 0.6
+  shift_months: 2.0
+groups:
+  china:
+    a: 2.0
+    b: 0.4
+    var_a: 0.1
+    cov_ab: 0.0
+    var_b: 0.04
+    missions: 10
+    launched_missions: 8
+    snapshots: 19
+    lead_months: [2.5, 116.5]
+"""
+
 BAD_RULES = [
-    ("tau: -1", "shared.tau", "must be at least 0, got -1"),
-    ("lead_months: [5.0, 2.0]", "groups.china.lead_months", "0 < shortest <= longest"),
-    ("bogus: 1", "shared.bogus", "unknown key 'bogus'"),
+    ("  tau: 0.8", "  tau: -1", 2, "shared.tau", "must be at least 0, got -1"),
+    ("    lead_months: [2.5, 116.5]", "    lead_months: [5.0, 2.0]", 15,
+     "groups.china.lead_months", "0 < shortest <= longest"),
+    ("  tau: 0.8", "  tau: 0.8\n  bogus: 1", 3, "shared.bogus", "unknown key 'bogus'"),
+    ("    b: 0.4\n", "", 6, "groups.china.b", "is required, got nothing"),  # at its mapping
 ]
 
 
-@pytest.mark.parametrize(("edit", "path", "fragment"), BAD_RULES, ids=[b[1] for b in BAD_RULES])
-def test_bad_rules_file_through_the_cli(tmp_path: Path, edit: str, path: str,
-                                        fragment: str) -> None:
-    text = RULES.read_text(encoding="utf-8")
-    key = edit.split(":")[0]
-    lines = text.splitlines()
-    if key == "bogus":
-        i = lines.index("shared:") + 1
-        lines.insert(i, "  bogus: 1")
-    else:
-        i = next(n for n, ln in enumerate(lines) if ln.strip().startswith(key + ":"))
-        lines[i] = lines[i].split(":")[0] + ": " + edit.split(": ", 1)[1]
+@pytest.mark.parametrize(("old", "new", "line", "path", "fragment"), BAD_RULES,
+                         ids=[b[3] for b in BAD_RULES])
+def test_bad_rules_file_through_the_cli(tmp_path: Path, old: str, new: str, line: int,
+                                        path: str, fragment: str) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD_RULES, encoding="utf-8")
+    read_rules(good)  # the template itself is valid
     rules = tmp_path / "rules.yaml"
-    rules.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules.write_text(GOOD_RULES.replace(old, new), encoding="utf-8")
     out = tmp_path / "out"
     proc = ilrs("backtest", str(CSV), "--rules", str(rules), "--out", str(out))
     assert proc.returncode == 2, proc.stdout
-    assert f"{rules}:{i + 1}: {path}: " in proc.stderr and fragment in proc.stderr, proc.stderr
+    assert f"{rules}:{line}: {path}: " in proc.stderr and fragment in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
     assert not out.exists()
 
 

@@ -251,7 +251,3 @@ def _covariance(theta: np.ndarray, spec: ModelSpec, d: Data) -> np.ndarray | Non
     # A parameter at a bound can give a non-positive variance; keep the diagonal honest.
     return np.asarray(cov) if np.all(np.diag(cov) > 0) else np.asarray(
         cov * (np.diag(cov) > 0)[:, None] * (np.diag(cov) > 0)[None, :])
-
-
-def names(spec: ModelSpec) -> list[str]:
-    return _names(spec)

@@ -12,11 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .backtest import (
     LEAD_BANDS,
-    QUANTILES,
     Prediction,
     Row,
     band_of,
@@ -158,8 +155,3 @@ def write_outputs(bt: Backtest, out: Path, data_date: str, force: bool = False) 
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def quantile_table(pred: Prediction) -> dict[str, float]:
-    months = pred.slip.ppf_months(np.array(QUANTILES))
-    return {f"p{round(q * 100):02d}": float(m) for q, m in zip(QUANTILES, months, strict=True)}

@@ -66,10 +66,13 @@ class SlipRules:
     def to_data(self) -> dict[str, Any]:
         hold = None if not self.hold else {"h1": _r(self.hold_h1),
                                            "sd_months": _r(self.hold_sd)}
+        shared: dict[str, Any] = {"tau": _r(self.tau), "sigma": _r(self.sigma),
+                                  "shift_months": _r(self.shift)}
+        if hold is not None:
+            shared["hold"] = hold
         return {
             "provenance": self.provenance,
-            "shared": {"tau": _r(self.tau), "sigma": _r(self.sigma),
-                       "shift_months": _r(self.shift), "hold": hold},
+            "shared": shared,
             "groups": {name: {
                 "a": _r(g.a), "b": _r(g.b),
                 **({"hold_h0": _r(g.hold_h0)} if self.hold else {}),
