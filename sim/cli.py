@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
 
+    commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
+
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
 
@@ -101,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.scenarios)
+        if args.command == "schema":
+            from .schema import schema_text
+
+            sys.stdout.write(schema_text())
+            return 0
         from . import commands  # analysis and plotting load matplotlib: only when asked for
 
         handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
