@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from . import __version__
 from .montecarlo import available_cpus, run
 from .output import OutputExistsError, check_output_dir, write_results
-from .results import Results
+from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
 EXIT_BAD_INPUT = 2
@@ -45,6 +47,22 @@ def _half_width(text: str) -> float:
     return value
 
 
+def _percentiles(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated whole percents, e.g. 10,50,70,80,90."""
+    try:
+        return check_percentiles(int(part) for part in text.split(","))
+    except ValueError as exc:
+        if "invalid literal" in str(exc):
+            exc = ValueError(f"expected whole numbers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_percentiles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--percentiles", type=_percentiles, default=PERCENTILES, metavar="LIST",
+                        help="goal-date percentiles to report, comma-separated (default "
+                             + ",".join(map(str, PERCENTILES)) + ")")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ilrs", description="Schedule-risk Monte Carlo for lunar programmes."
@@ -66,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
+    _add_percentiles(p_run)
+    p_run.add_argument("--xlsx", type=Path, metavar="FILE",
+                       help="write a workbook: summary, per-mission table, sources")
+    p_run.add_argument("--json", action="store_true",
+                       help="print the summary as JSON on stdout (and nothing else there)")
 
     commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
@@ -96,6 +119,7 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
+    _add_percentiles(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,20 +166,38 @@ def _run(args: argparse.Namespace) -> int:
     for folder in (args.out, args.plots):
         if folder is not None:
             check_output_dir(folder, args.force)
+    if args.xlsx is not None:
+        from .spreadsheet import check_output_file
+
+        check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
     results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress,
-                  precision=args.precision)
+                  precision=args.precision).with_percentiles(args.percentiles)
+    scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
-        write_results(results, resolved_yaml(scenario), args.out, force=args.force)
-    print(format_report(results, args.scenario))
+        write_results(results, scenario_yaml, args.out, force=args.force)
+    if args.xlsx is not None:
+        from .spreadsheet import write_workbook
+
+        write_workbook(results, args.xlsx, scenario_yaml, force=args.force)
+    # With --json, stdout carries the summary alone; what a person reads goes to stderr.
+    say = sys.stderr if args.json else sys.stdout
+    if args.json:
+        digest = hashlib.sha256(scenario_yaml.encode("utf-8")).hexdigest()
+        print(json.dumps(results.summary(scenario_sha256=digest), indent=2))
+    else:
+        print(format_report(results, args.scenario))
     if args.plots is not None:
         from .plotting import save_standard_figures
 
         paths = save_standard_figures(results, args.plots)
-        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)")
+        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)", file=say)
     if args.out is not None:
-        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
+        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)",
+              file=say)
+    if args.xlsx is not None:
+        print(f"Workbook        {args.xlsx} (Summary, Missions, Sources)", file=say)
     return 0
 
 
