@@ -90,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--json", action="store_true",
                        help="print the summary as JSON on stdout (and nothing else there)")
 
+    p_app = commands.add_parser("app", help="the what-if page in the browser (this machine only)")
+    p_app.add_argument("scenario", nargs="?", type=Path,
+                       help="scenario YAML file (default scenarios/ilrs_baseline.yaml); the "
+                            "scenarios beside it can be picked on the page")
+    p_app.add_argument("--port", type=_seed, default=5006, help="default 5006; 0: a free port")
+    p_app.add_argument("--trials", type=_positive_int, default=2000,
+                       help="trials per answer (default 2000)")
+    p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
+    p_app.add_argument("--address", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+
     commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
@@ -127,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.scenarios)
+        if args.command == "app":
+            return _app(args)
         if args.command == "schema":
             from .schema import schema_text
 
@@ -146,6 +159,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ilrs: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _app(args: argparse.Namespace) -> int:
+    from .app import default_scenario, serve
+
+    scenario = args.scenario or default_scenario()
+    if scenario is None:
+        print("ilrs app: no scenario given and no scenarios/ilrs_baseline.yaml here",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
+    serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
+          announce=lambda line: print(line, flush=True))
+    return 0
 
 
 def _validate(paths: list[str]) -> int:

@@ -1,0 +1,212 @@
+"""`ilrs app`: the what-if page in the browser, served by Panel on this machine only.
+
+Panel (HoloViz) is used because it turns Python widgets and matplotlib figures into a live page
+with no JavaScript of ours: each browser tab gets its own session, and every change of a control
+re-runs the variant (see :mod:`sim.whatif`) with the same seed and redraws the answer, the
+goal-date histogram with its S-curve, and the schedule chart.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+from matplotlib.figure import Figure
+
+from .model import Activity, Risk, Vehicle
+from .plotting import plot_goal_histogram, plot_schedule
+from .results import Results
+from .scenario import ScenarioError, load_scenario
+from .whatif import Control, Key, build_variant, changed, controls, evaluate, save_variant
+
+DEFAULT_PORT = 5006
+DEFAULT_TRIALS = 2000
+DEFAULT_SEED = 20260413
+LOCAL = "127.0.0.1"
+
+
+def scenario_choices(first: Path) -> dict[str, Path]:
+    """Title -> file of `first` and of the scenarios beside it that load without problems."""
+    choices: dict[str, Path] = {}
+    for path in [first, *sorted(first.parent.glob("*.yaml"))]:
+        try:
+            title = load_scenario(path).title
+        except ScenarioError:
+            continue
+        choices.setdefault(f"{title} ({path.name})", path)
+    return choices
+
+
+def _widget(c: Control) -> Any:
+    label = c.label + (f" [{c.source}]" if c.source else "")
+    # A class per control, so that a test (or a user's script) can find it on the page.
+    common = {"name": label, "width": 260, "css_classes": ["ctl-" + "-".join(c.key)]}
+    if c.kind == "probability":
+        return pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.01, value=c.value, **common)
+    if c.kind == "count":
+        return pn.widgets.IntSlider(start=1, end=c.high, value=c.value, **common)
+    return pn.widgets.DatePicker(value=c.value, **common)
+
+
+def _answer_html(res: Results, base: Results | None, elapsed: float, what: str) -> str:
+    sc, (lo, hi) = res.scenario, res.ci95
+    met = int(res.met.sum())
+    pct = "  ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
+                    for k, v in res.percentiles.items())
+    change = ""
+    if base is not None:
+        diff = res.probability - base.probability
+        change = (f"<div>Change from the original: <b id='change'>{diff * 100:+.1f} "
+                  "points</b> (same seed: common random numbers)</div>")
+    return (
+        f"<div style='font-size:15px'><div>P({html.escape(sc.goal.name)} by "
+        f"{sc.goal.deadline}) = <b id='probability' style='font-size:22px' data-met='{met}' "
+        f"data-trials='{res.trials}' data-variant='{html.escape(what, quote=True)}'>"
+        f"{res.probability:.1%}</b> (95% CI {lo:.1%} to "
+        f"{hi:.1%}; <span id='met'>{met:,} of {res.trials:,}</span> trials, seed "
+        f"<span id='seed'>{res.seed}</span>)</div>{change}"
+        f"<div>Goal date: {pct}; never met in {res.p_never:.1%} of trials</div>"
+        f"<div style='color:#666'>computed in {elapsed:.2f} s</div></div>")
+
+
+def _sources_html(res: Results) -> str:
+    sc = res.scenario
+    cited: dict[str, list[str]] = {}
+    elements: list[Activity | Vehicle | Risk] = [*sc.activities, *sc.vehicles, *sc.risks]
+    for e in elements:
+        if e.source:
+            cited.setdefault(e.source, []).append(e.id)
+    rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(str(v))}</td>"
+                   f"<td>{html.escape(', '.join(cited.get(k, [])))}</td></tr>"
+                   for k, v in sc.sources.items())
+    return ("<p>Every input above names its source key in brackets; what each key cites:</p>"
+            "<table style='font-size:12px'><tr><th>key</th><th>source</th><th>cited by</th>"
+            f"</tr>{rows}</table>")
+
+
+def _figure(draw: Callable[[Any], Any], size: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size, layout="constrained")
+    draw(fig.add_subplot())
+    return fig
+
+
+class WhatIfPage:
+    """One browser session's page: the controls of the chosen scenario and the live answer."""
+
+    def __init__(self, choices: dict[str, Path], trials: int, seed: int) -> None:
+        self.choices, self.trials, self.seed = choices, trials, seed
+        self.picker = pn.widgets.Select(name="Scenario", options=list(choices), width=300)
+        self.answer = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.histogram = pn.pane.Matplotlib(None, dpi=80, tight=False, format="png")
+        self.schedule = pn.pane.Matplotlib(None, dpi=80, tight=False, format="png")
+        self.sources = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.controls = pn.Column(sizing_mode="stretch_width")
+        self.save_path = pn.widgets.TextInput(name="Save the variant as", width=300,
+                                              css_classes=["save-path"])
+        self.save_button = pn.widgets.Button(name="Save variant", button_type="primary")
+        self.reset_button = pn.widgets.Button(name="Reset to the original")
+        self.status = pn.pane.HTML("", width=300)
+        self.widgets: dict[Key, Any] = {}
+        self.picker.param.watch(lambda _: self.load(), "value")
+        self.save_button.on_click(lambda _: self.save())
+        self.reset_button.on_click(lambda _: self.load())
+        self.load()
+
+    def load(self) -> None:
+        """(Re)build the controls for the chosen scenario and show its answer."""
+        self.scenario = load_scenario(self.choices[self.picker.value])
+        self.base = evaluate(self.scenario, self.trials, self.seed)
+        self.widgets = {}
+        groups: dict[str, list[Any]] = {}
+        for c in controls(self.scenario):
+            widget = _widget(c)
+            event = "value_throttled" if c.kind != "date" else "value"
+            widget.param.watch(lambda _: self.update(), event)
+            self.widgets[c.key] = widget
+            groups.setdefault(c.group, []).append(widget)
+        cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=290) for i, (g, ws)
+                 in enumerate(groups.items())]
+        self.controls.objects = cards
+        assert self.scenario.path is not None
+        path = Path(self.scenario.path)
+        self.save_path.value = str(path.with_name(f"{path.stem}_whatif.yaml"))
+        self.sources.object = _sources_html(self.base)
+        self.update()
+
+    def values(self) -> dict[Key, Any]:
+        return {key: w.value for key, w in self.widgets.items()}
+
+    def update(self) -> None:
+        began = time.perf_counter()
+        try:
+            variant = build_variant(self.scenario, self.values())
+        except ScenarioError as err:
+            self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
+            return
+        res = evaluate(variant, self.trials, self.seed)
+        self.histogram.object = _figure(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6))
+        rows = sum(a.done is None for a in variant.activities)
+        self.schedule.object = _figure(lambda ax: plot_schedule(res, ax),
+                                       (9.5, 1.4 + 0.36 * max(rows, 3)))
+        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in
+                         changed(self.scenario, self.values()).items()) or "original"
+        self.answer.object = _answer_html(res, self.base, time.perf_counter() - began, what)
+
+    def save(self) -> None:
+        target = str(self.save_path.value_input or self.save_path.value or "")
+        try:
+            saved = save_variant(self.scenario, self.values(), target)
+        except (ScenarioError, OSError, ValueError) as err:
+            self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
+            return
+        self.status.object = (f"<span id='saved'>Saved {html.escape(str(saved))}</span> "
+                              "(it extends the original and validates)")
+
+    def view(self) -> pn.viewable.Viewable:
+        side = pn.Column(
+            "## Inputs", self.picker,
+            f"{self.trials:,} trials, seed {self.seed}; move a control to re-run.",
+            self.controls, self.reset_button, self.save_path, self.save_button, self.status,
+            width=320,
+        )
+        main = pn.Column("# What if?", self.answer, self.histogram, self.schedule,
+                         "## Sources", self.sources, sizing_mode="stretch_width")
+        return pn.Row(side, main, sizing_mode="stretch_width")
+
+
+def free_port(address: str = LOCAL) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve(scenario: Path, port: int = DEFAULT_PORT, trials: int = DEFAULT_TRIALS,
+          seed: int = DEFAULT_SEED, address: str = LOCAL,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the page at http://address:port/ until interrupted (port 0: a free one)."""
+    choices = scenario_choices(scenario)
+    port = port or free_port(address)
+    origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address == LOCAL else [])
+    server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed).view()}, port=port,
+                      address=address, websocket_origin=origins, show=False, start=False,
+                      title="ilrs-sim what-if")
+    announce(f"What-if page    http://{address}:{port}/  (Ctrl-C stops it)")
+    server.start()
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def default_scenario() -> Path | None:
+    here = Path(os.getcwd()) / "scenarios" / "ilrs_baseline.yaml"
+    return here if here.exists() else None
