@@ -8,7 +8,9 @@ goal-date histogram with its S-curve, and the schedule chart.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import io
 import os
 import socket
 import time
@@ -24,6 +26,8 @@ from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
 from .scenario import ScenarioError, load_scenario
 from .whatif import Control, Key, build_variant, changed, controls, evaluate, save_variant
+
+DPI = 80
 
 DEFAULT_PORT = 5006
 DEFAULT_TRIALS = 2000
@@ -75,6 +79,11 @@ def _answer_html(res: Results, base: Results | None, elapsed: float, what: str) 
         f"<div style='color:#666'>computed in {elapsed:.2f} s</div></div>")
 
 
+def _drawn_html(what: str) -> str:
+    return (f"<span id='drawn' data-variant='{html.escape(what, quote=True)}' "
+            "style='color:#666;font-size:12px'>Figures: the variant above.</span>")
+
+
 def _sources_html(res: Results) -> str:
     sc = res.scenario
     cited: dict[str, list[str]] = {}
@@ -90,10 +99,19 @@ def _sources_html(res: Results) -> str:
             f"</tr>{rows}</table>")
 
 
-def _figure(draw: Callable[[Any], Any], size: tuple[float, float]) -> Figure:
+def _png(draw: Callable[[Any], Any], size: tuple[float, float]) -> bytes:
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.add_subplot())
-    return fig
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def figures(res: Results) -> tuple[bytes, bytes]:
+    """PNGs of the goal-date histogram with its S-curve, and of the schedule chart."""
+    rows = sum(a.done is None for a in res.scenario.activities)
+    return (_png(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6)),
+            _png(lambda ax: plot_schedule(res, ax), (9.5, 1.4 + 0.36 * max(rows, 3))))
 
 
 class WhatIfPage:
@@ -103,8 +121,11 @@ class WhatIfPage:
         self.choices, self.trials, self.seed = choices, trials, seed
         self.picker = pn.widgets.Select(name="Scenario", options=list(choices), width=300)
         self.answer = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.histogram = pn.pane.Matplotlib(None, dpi=80, tight=False, format="png")
-        self.schedule = pn.pane.Matplotlib(None, dpi=80, tight=False, format="png")
+        self.drawn = pn.pane.HTML("")  # says which variant the figures show
+        self.histogram = pn.pane.PNG(None)
+        self.schedule = pn.pane.PNG(None)
+        self.wanted = self.shown = 0  # changes asked for / shown: only the newest is computed
+        self.busy = False
         self.sources = pn.pane.HTML("", sizing_mode="stretch_width")
         self.controls = pn.Column(sizing_mode="stretch_width")
         self.save_path = pn.widgets.TextInput(name="Save the variant as", width=300,
@@ -127,7 +148,7 @@ class WhatIfPage:
         for c in controls(self.scenario):
             widget = _widget(c)
             event = "value_throttled" if c.kind != "date" else "value"
-            widget.param.watch(lambda _: self.update(), event)
+            widget.param.watch(self.changed, event)
             self.widgets[c.key] = widget
             groups.setdefault(c.group, []).append(widget)
         cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=290) for i, (g, ws)
@@ -142,21 +163,45 @@ class WhatIfPage:
     def values(self) -> dict[Key, Any]:
         return {key: w.value for key, w in self.widgets.items()}
 
+    def compute(self, values: dict[Key, Any]) -> tuple[Results, str]:
+        """The variant's results and a description of its changes (ScenarioError if invalid)."""
+        res = evaluate(build_variant(self.scenario, values), self.trials, self.seed)
+        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(self.scenario, values).items())
+        return res, what or "original"
+
     def update(self) -> None:
+        """Show the answer for the controls as they are (blocking: at load and reset)."""
         began = time.perf_counter()
-        try:
-            variant = build_variant(self.scenario, self.values())
-        except ScenarioError as err:
-            self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
-            return
-        res = evaluate(variant, self.trials, self.seed)
-        self.histogram.object = _figure(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6))
-        rows = sum(a.done is None for a in variant.activities)
-        self.schedule.object = _figure(lambda ax: plot_schedule(res, ax),
-                                       (9.5, 1.4 + 0.36 * max(rows, 3)))
-        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in
-                         changed(self.scenario, self.values()).items()) or "original"
+        res, what = self.compute(self.values())
         self.answer.object = _answer_html(res, self.base, time.perf_counter() - began, what)
+        self.histogram.object, self.schedule.object = figures(res)
+        self.drawn.object = _drawn_html(what)
+
+    async def changed(self, *_: Any) -> None:
+        """A control moved. The simulation and the drawing run in a thread, so the page stays
+        live; changes made meanwhile are not queued one by one: when a run ends, the next one
+        takes the controls as they are then, so the page never lags behind a moving slider."""
+        self.wanted += 1
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            while self.shown < self.wanted:
+                self.shown = self.wanted
+                began = time.perf_counter()
+                try:
+                    res, what = await asyncio.to_thread(self.compute, self.values())
+                except ScenarioError as err:
+                    self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
+                    continue
+                # The answer first; the figures follow when drawn.
+                self.answer.object = _answer_html(res, self.base, time.perf_counter() - began,
+                                                  what)
+                self.histogram.object, self.schedule.object = await asyncio.to_thread(figures,
+                                                                                      res)
+                self.drawn.object = _drawn_html(what)
+        finally:
+            self.busy = False
 
     def save(self) -> None:
         target = str(self.save_path.value_input or self.save_path.value or "")
@@ -175,7 +220,7 @@ class WhatIfPage:
             self.controls, self.reset_button, self.save_path, self.save_button, self.status,
             width=320,
         )
-        main = pn.Column("# What if?", self.answer, self.histogram, self.schedule,
+        main = pn.Column("# What if?", self.answer, self.drawn, self.histogram, self.schedule,
                          "## Sources", self.sources, sizing_mode="stretch_width")
         return pn.Row(side, main, sizing_mode="stretch_width")
 

@@ -148,7 +148,7 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1150})
             outside: list[str] = []
             page.on("request", lambda r: None if r.url.startswith((server, "data:", "blob:"))
                     else outside.append(r.url))
@@ -184,8 +184,10 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             field.press("Enter")
             page.locator("button", has_text="Save variant").click()
             page.locator("#saved").wait_for(timeout=60_000)
+            page.locator(f"#drawn[data-variant='{'.'.join(LM9)} 0.9']").wait_for(timeout=60_000)
             shot = tmp_path / "whatif_page.png"
-            page.screenshot(path=str(shot), full_page=True)
+            page.evaluate("window.scrollTo(0, 0)")  # saving scrolled down to the button
+            page.screenshot(path=str(shot))  # the top of the page: answer and figures
         finally:
             browser.close()
     assert outside == []  # everything the page needs comes from the local server
