@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import os
 import socket
 import time
@@ -19,15 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import panel as pn
-from matplotlib.figure import Figure
 
 from .model import Activity, Risk, Vehicle
-from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
 from .scenario import ScenarioError, load_scenario
-from .whatif import Control, Key, build_variant, changed, controls, evaluate, save_variant
-
-DPI = 80
+from .whatif import (
+    Control,
+    Key,
+    answer_html,
+    build_variant,
+    changed,
+    controls,
+    evaluate,
+    figures,
+    save_variant,
+)
 
 DEFAULT_PORT = 5006
 DEFAULT_TRIALS = 2000
@@ -58,27 +63,6 @@ def _widget(c: Control) -> Any:
     return pn.widgets.DatePicker(value=c.value, **common)
 
 
-def _answer_html(res: Results, base: Results | None, elapsed: float, what: str) -> str:
-    sc, (lo, hi) = res.scenario, res.ci95
-    met = int(res.met.sum())
-    pct = "  ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
-                    for k, v in res.percentiles.items())
-    change = ""
-    if base is not None:
-        diff = res.probability - base.probability
-        change = (f"<div>Change from the original: <b id='change'>{diff * 100:+.1f} "
-                  "points</b> (same seed: common random numbers)</div>")
-    return (
-        f"<div style='font-size:15px'><div>P({html.escape(sc.goal.name)} by "
-        f"{sc.goal.deadline}) = <b id='probability' style='font-size:22px' data-met='{met}' "
-        f"data-trials='{res.trials}' data-variant='{html.escape(what, quote=True)}'>"
-        f"{res.probability:.1%}</b> (95% CI {lo:.1%} to "
-        f"{hi:.1%}; <span id='met'>{met:,} of {res.trials:,}</span> trials, seed "
-        f"<span id='seed'>{res.seed}</span>)</div>{change}"
-        f"<div>Goal date: {pct}; never met in {res.p_never:.1%} of trials</div>"
-        f"<div style='color:#666'>computed in {elapsed:.2f} s</div></div>")
-
-
 def _drawn_html(what: str) -> str:
     return (f"<span id='drawn' data-variant='{html.escape(what, quote=True)}' "
             "style='color:#666;font-size:12px'>Figures: the variant above.</span>")
@@ -97,21 +81,6 @@ def _sources_html(res: Results) -> str:
     return ("<p>Every input above names its source key in brackets; what each key cites:</p>"
             "<table style='font-size:12px'><tr><th>key</th><th>source</th><th>cited by</th>"
             f"</tr>{rows}</table>")
-
-
-def _png(draw: Callable[[Any], Any], size: tuple[float, float]) -> bytes:
-    fig = Figure(figsize=size, layout="constrained")
-    draw(fig.add_subplot())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
-
-
-def figures(res: Results) -> tuple[bytes, bytes]:
-    """PNGs of the goal-date histogram with its S-curve, and of the schedule chart."""
-    rows = sum(a.done is None for a in res.scenario.activities)
-    return (_png(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6)),
-            _png(lambda ax: plot_schedule(res, ax), (9.5, 1.4 + 0.36 * max(rows, 3))))
 
 
 class WhatIfPage:
@@ -173,7 +142,7 @@ class WhatIfPage:
         """Show the answer for the controls as they are (blocking: at load and reset)."""
         began = time.perf_counter()
         res, what = self.compute(self.values())
-        self.answer.object = _answer_html(res, self.base, time.perf_counter() - began, what)
+        self.answer.object = answer_html(res, self.base, time.perf_counter() - began, what)
         self.histogram.object, self.schedule.object = figures(res)
         self.drawn.object = _drawn_html(what)
 
@@ -195,7 +164,7 @@ class WhatIfPage:
                     self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
                     continue
                 # The answer first; the figures follow when drawn.
-                self.answer.object = _answer_html(res, self.base, time.perf_counter() - began,
+                self.answer.object = answer_html(res, self.base, time.perf_counter() - began,
                                                   what)
                 self.histogram.object, self.schedule.object = await asyncio.to_thread(figures,
                                                                                       res)

@@ -12,16 +12,21 @@ random numbers): the difference from the original is due to the change, not to n
 from __future__ import annotations
 
 import copy
+import html
+import io
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from .model import AtLeast, Requirement, Scenario
 from .montecarlo import run
+from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
 from .scenario import ScenarioError, load_scenario, parse_scenario
 from .yamlio import dump_yaml
@@ -75,6 +80,15 @@ def controls(scenario: Scenario) -> list[Control]:
     return out
 
 
+def source_file(scenario: Scenario) -> str:
+    """The file the scenario was read from; ValueError when there is none (a variant
+    `extends` that file)."""
+    if scenario.path is None or not os.path.isfile(scenario.path):
+        raise ValueError("the scenario must come from a file (load_scenario), so that a "
+                         "variant can extend it")
+    return scenario.path
+
+
 def _first_at_least(req: Requirement) -> AtLeast | None:
     if isinstance(req, AtLeast):
         return req
@@ -118,12 +132,10 @@ def variant_yaml(scenario: Scenario, values: Mapping[Key, Any], target: str | os
                  ) -> str:
     """YAML of the variant, to be stored at `target`: it `extends` the original (by a path
     relative to `target`'s folder) and sets only the changed values."""
-    if scenario.path is None:
-        raise ValueError("the scenario was not read from a file, so a variant cannot extend it")
     changes = changed(scenario, values)
     # Real paths: the system resolves `..` after following links, so the relative path must
     # be computed between the folders as they really are.
-    parent = os.path.relpath(os.path.realpath(scenario.path),
+    parent = os.path.relpath(os.path.realpath(source_file(scenario)),
                              os.path.realpath(os.path.dirname(os.path.abspath(target))))
     data: dict[str, Any] = {"extends": parent}
     if changes:  # unchanged, it is the original, title and all
@@ -147,9 +159,7 @@ def variant_yaml(scenario: Scenario, values: Mapping[Key, Any], target: str | os
 
 def build_variant(scenario: Scenario, values: Mapping[Key, Any]) -> Scenario:
     """The variant as ``load_scenario`` reads it from a file beside the original."""
-    if scenario.path is None:
-        raise ValueError("the scenario was not read from a file")
-    beside = os.path.join(os.path.dirname(os.path.abspath(scenario.path)), "what-if.yaml")
+    beside = os.path.join(os.path.dirname(os.path.abspath(source_file(scenario))), "what-if.yaml")
     return parse_scenario(variant_yaml(scenario, values, beside), beside)
 
 
@@ -182,3 +192,45 @@ def evaluate(scenario: Scenario, trials: int, seed: int) -> Results:
     """The run behind every answer on the page: one worker, since a pool costs more to start
     than a few thousand trials take."""
     return run(scenario, trials=trials, seed=seed, workers=1)
+
+
+DPI = 80  # figures on screen
+
+
+def answer_html(res: Results, base: Results | None, elapsed: float, what: str) -> str:
+    """The answer as HTML: P(goal by deadline) with its interval and the count of trials met
+    (``#probability``, whose data-variant attribute names the changes), the change from `base`,
+    the goal-date percentiles and the time taken."""
+    sc, (lo, hi) = res.scenario, res.ci95
+    met = int(res.met.sum())
+    pct = "  ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
+                    for k, v in res.percentiles.items())
+    change = ""
+    if base is not None:
+        diff = res.probability - base.probability
+        change = (f"<div>Change from the original: <b id='change'>{diff * 100:+.1f} "
+                  "points</b> (same seed: common random numbers)</div>")
+    return (
+        f"<div style='font-size:15px'><div>P({html.escape(sc.goal.name)} by "
+        f"{sc.goal.deadline}) = <b id='probability' style='font-size:22px' data-met='{met}' "
+        f"data-trials='{res.trials}' data-variant='{html.escape(what, quote=True)}'>"
+        f"{res.probability:.1%}</b> (95% CI {lo:.1%} to "
+        f"{hi:.1%}; <span id='met'>{met:,} of {res.trials:,}</span> trials, seed "
+        f"<span id='seed'>{res.seed}</span>)</div>{change}"
+        f"<div>Goal date: {pct}; never met in {res.p_never:.1%} of trials</div>"
+        f"<div style='color:#666'>computed in {elapsed:.2f} s</div></div>")
+
+
+def _png(draw: Callable[[Any], Any], size: tuple[float, float]) -> bytes:
+    fig = Figure(figsize=size, layout="constrained")
+    draw(fig.add_subplot())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def figures(res: Results) -> tuple[bytes, bytes]:
+    """PNGs of the goal-date histogram with its S-curve, and of the schedule chart."""
+    rows = sum(a.done is None for a in res.scenario.activities)
+    return (_png(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6)),
+            _png(lambda ax: plot_schedule(res, ax), (9.5, 1.4 + 0.36 * max(rows, 3))))
