@@ -204,3 +204,14 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     assert summary["goal"]["probability"] * TRIALS == met  # the very same trials
     assert shown == f"{summary['goal']['probability']:.1%}"
     print(f"the answer changed {first_s:.2f} s after one key press")
+
+
+def test_app_refuses_bad_input_before_serving(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "sim", "app", "missing.yaml", "--port", "0"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "missing.yaml: file not found"
+    done = subprocess.run([sys.executable, "-m", "sim", "app", "--port", "0"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "no scenario given" in done.stderr
+    assert "Traceback" not in done.stderr
