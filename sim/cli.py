@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
     _simulation_options(p_cmp)
     p_cmp.add_argument("--out", type=Path, help="write comparison.csv and the S-curves")
+    _add_percentiles(p_cmp)
 
     p_drv = commands.add_parser("drivers", help="risk drivers: switch each uncertainty off in turn")
     p_drv.add_argument("scenario", help="scenario YAML file")
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    _add_percentiles(p_rep)
     return parser
 
 
@@ -130,7 +132,6 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
-    _add_percentiles(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

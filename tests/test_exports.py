@@ -138,3 +138,13 @@ def test_report_shows_the_chosen_percentiles(tmp_path: Path):
     html = (tmp_path / "r.html").read_text()
     assert "P30 goal date" in html and "P70 goal date" in html and "P80 goal date" not in html
     assert "<th class=date>P30</th>" in html
+
+
+def test_compare_prints_the_chosen_percentiles(tmp_path: Path):
+    done = ilrs("compare", str(QUICKSTART), str(QUICKSTART), "--trials", "300", "--seed", "1",
+                "--percentiles", "70,95", "--out", "cmp", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header = next(x for x in done.stdout.splitlines() if x.startswith("scenario"))
+    assert header.split()[-3:] == ["P70", "P95", "never"]
+    table = (tmp_path / "cmp" / "comparison.csv").read_text().splitlines()[0].split(",")
+    assert [c for c in table if c.startswith("p") and c[1:].isdigit()] == ["p70", "p95"]
