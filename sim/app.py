@@ -207,7 +207,10 @@ def serve(scenario: Path, port: int = DEFAULT_PORT, trials: int = DEFAULT_TRIALS
     """Serve the page at http://address:port/ until interrupted (port 0: a free one)."""
     choices = scenario_choices(scenario)
     port = port or free_port(address)
-    origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address == LOCAL else [])
+    # The browser's origin must be allowed to open the session's websocket. Locally that is
+    # this machine's names only; listening on every interface (asked for) allows any origin.
+    origins = ([f"{address}:{port}"] + ([f"localhost:{port}"] if address == LOCAL else [])
+               if address not in ("0.0.0.0", "::") else ["*"])
     server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed).view()}, port=port,
                       address=address, websocket_origin=origins, show=False, start=False,
                       title="ilrs-sim what-if")

@@ -207,6 +207,8 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
         if low is not None:
             out["exclusiveMinimum" if strict else "minimum"] = low
         return out
+    if kind == "ids" and key.args[1:] == (False,):  # at least one id
+        return {"anyOf": [_ID_OR_IDS["anyOf"][0], {**_ID_OR_IDS["anyOf"][1], "minItems": 1}]}
     if kind == "section":
         return {"type": ["object", "null"], "propertyNames": {"pattern": _ID},
                 "additionalProperties": _ref(key.args[0], partial)}
