@@ -150,8 +150,8 @@ _SOURCE_KEY = "^[a-z][a-z0-9_-]*$"
 _DATE = {"description": "YYYY-MM-DD, YYYY-MM (the 15th) or YYYY (1 July)",
          "anyOf": [{"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
                    {"type": "integer", "minimum": 1000, "maximum": 9999}]}
-_ID_OR_IDS = {"anyOf": [{"type": "string", "pattern": _ID},
-                        {"type": "array", "items": {"type": "string", "pattern": _ID}}]}
+_ID_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": _ID}}
+_ID_OR_IDS = {"anyOf": [{"type": "string", "pattern": _ID}, _ID_LIST]}
 _NUMBERS = {"type": "array", "items": {"type": "number"}}
 
 
@@ -208,7 +208,7 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
             out["exclusiveMinimum" if strict else "minimum"] = low
         return out
     if kind == "ids" and key.args[1:] == (False,):  # at least one id
-        return {"anyOf": [_ID_OR_IDS["anyOf"][0], {**_ID_OR_IDS["anyOf"][1], "minItems": 1}]}
+        return {"anyOf": [{"type": "string", "pattern": _ID}, {**_ID_LIST, "minItems": 1}]}
     if kind == "section":
         return {"type": ["object", "null"], "propertyNames": {"pattern": _ID},
                 "additionalProperties": _ref(key.args[0], partial)}
