@@ -19,7 +19,7 @@ from typing import Any
 
 import panel as pn
 
-from .model import Activity, Risk, Vehicle
+from .model import Activity, Risk, Scenario, Vehicle
 from .results import Results
 from .scenario import ScenarioError, load_scenario
 from .whatif import (
@@ -132,16 +132,16 @@ class WhatIfPage:
     def values(self) -> dict[Key, Any]:
         return {key: w.value for key, w in self.widgets.items()}
 
-    def compute(self, values: dict[Key, Any]) -> tuple[Results, str]:
+    def compute(self, scenario: Scenario, values: dict[Key, Any]) -> tuple[Results, str]:
         """The variant's results and a description of its changes (ScenarioError if invalid)."""
-        res = evaluate(build_variant(self.scenario, values), self.trials, self.seed)
-        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(self.scenario, values).items())
+        res = evaluate(build_variant(scenario, values), self.trials, self.seed)
+        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(scenario, values).items())
         return res, what or "original"
 
     def update(self) -> None:
         """Show the answer for the controls as they are (blocking: at load and reset)."""
         began = time.perf_counter()
-        res, what = self.compute(self.values())
+        res, what = self.compute(self.scenario, self.values())
         self.answer.object = answer_html(res, self.base, time.perf_counter() - began, what)
         self.histogram.object, self.schedule.object = figures(res)
         self.drawn.object = _drawn_html(what)
@@ -157,11 +157,13 @@ class WhatIfPage:
         try:
             while self.shown < self.wanted:
                 self.shown = self.wanted
-                began = time.perf_counter()
+                began, scenario = time.perf_counter(), self.scenario
                 try:
-                    res, what = await asyncio.to_thread(self.compute, self.values())
+                    res, what = await asyncio.to_thread(self.compute, scenario, self.values())
                 except ScenarioError as err:
                     self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
+                    continue
+                if scenario is not self.scenario:  # another scenario was picked meanwhile
                     continue
                 # The answer first; the figures follow when drawn.
                 self.answer.object = answer_html(res, self.base, time.perf_counter() - began,
