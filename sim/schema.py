@@ -163,7 +163,7 @@ def _distribution() -> dict[str, Any]:
                        "description": "[low, mode, high]"},
         "pert": {**_NUMBERS, "minItems": 3, "maxItems": 3,
                  "description": "[low, mode, high] (Beta-PERT, shape 4)"},
-        "lognormal": {"$ref": "#/$defs/lognormal"},
+        "lognormal": {"$ref": "#/definitions/lognormal"},
         "empirical": {**_NUMBERS, "minItems": 1, "description": "[v1, v2, ...], equally likely"},
     }
     assert set(shapes) == set(KINDS), "a distribution kind without a schema"
@@ -174,7 +174,7 @@ def _distribution() -> dict[str, Any]:
 
 
 def _requirement() -> dict[str, Any]:
-    parts = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/requirement"}}
+    parts = {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/requirement"}}
     return {"anyOf": [
         {"type": "string", "pattern": _ID},
         {"type": "object", "properties": {"all": parts}, "required": ["all"],
@@ -194,8 +194,8 @@ _MERGED = ("vehicle", "risk", "activity", "goal", "window", "on_failure")
 
 def _ref(element: str, partial: bool) -> dict[str, Any]:
     if partial and element in _MERGED:
-        return {"anyOf": [{"$ref": f"#/$defs/partial_{element}"}, {"type": "null"}]}
-    return {"$ref": f"#/$defs/{element}"}
+        return {"anyOf": [{"$ref": f"#/definitions/partial_{element}"}, {"type": "null"}]}
+    return {"$ref": f"#/definitions/{element}"}
 
 
 def _fragment(key: Key, partial: bool) -> dict[str, Any]:
@@ -218,23 +218,23 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
         "date": _DATE,
         "time_unit": {"enum": ["months", "days", "years"]},
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "distribution": {"$ref": "#/$defs/distribution"},
+        "distribution": {"$ref": "#/definitions/distribution"},
         "ids": _ID_OR_IDS,
         "source": {"type": "string", "pattern": _SOURCE_KEY},
         "activity_id": {"type": "string", "pattern": _ID},
         "attempts": {"type": "integer", "minimum": 2},
-        "requirement": {"$ref": "#/$defs/requirement"},
+        "requirement": {"$ref": "#/definitions/requirement"},
         "window": _ref("window", partial),
         "on_failure": _ref("on_failure", partial),
         "goal": _ref("goal", partial),
         "after": {"anyOf": [{"type": "string", "pattern": _ID}, {"type": "array", "items": {
-            "anyOf": [{"type": "string", "pattern": _ID}, {"$ref": "#/$defs/dependency"}]}}]},
+            "anyOf": [{"type": "string", "pattern": _ID}, {"$ref": "#/definitions/dependency"}]}}]},
         "sources": {"type": ["object", "null"], "propertyNames": {"pattern": _SOURCE_KEY},
                     "additionalProperties": {"type": ["string", "number"]}},
         "factors": {"type": ["object", "null"], "propertyNames": {"pattern": _ID},
-                    "additionalProperties": {"anyOf": [{"$ref": "#/$defs/distribution"},
+                    "additionalProperties": {"anyOf": [{"$ref": "#/definitions/distribution"},
                                                        {"type": "null"}]}
-                    if partial else {"$ref": "#/$defs/distribution"}},
+                    if partial else {"$ref": "#/definitions/distribution"}},
     }
     return fixed[kind]
 
@@ -256,7 +256,9 @@ def _object(element: str, partial: bool) -> dict[str, Any]:
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of a scenario file, generated from :data:`FORMAT`.
+    """JSON Schema (draft-07) of a scenario file, generated from :data:`FORMAT`.
+
+    Draft-07 because that is what the YAML language server (and so most editors) implements.
 
     A file with ``extends`` is checked as a partial scenario (no key required), since its
     parent supplies the rest; the loader checks the merged whole.
@@ -269,15 +271,15 @@ def json_schema() -> dict[str, Any]:
     defs["scenario"] = _object("top", False)
     root = _object("top", True)  # every key, for completion; the full rules apply below
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": SCHEMA_ID,
         "title": "ilrs-sim scenario",
         "description": "A scenario file of ilrs-sim (generated from sim/schema.py; `ilrs "
                        "validate` remains the authority on values, e.g. unknown ids or cycles).",
         **root,
         "if": {"not": {"required": ["extends"]}},
-        "then": {"$ref": "#/$defs/scenario"},
-        "$defs": defs,
+        "then": {"$ref": "#/definitions/scenario"},
+        "definitions": defs,
     }
 
 
