@@ -125,7 +125,10 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 def _browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        reason = f"no browser at {CHROMIUM}: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI"):  # CI installs it, so its absence there is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
