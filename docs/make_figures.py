@@ -130,7 +130,7 @@ def backtest_section() -> str:
 `data/reference_class.csv` ({o['n']} launched plan snapshots of {o['missions']} missions; each
 mission predicted by rules refitted without it). Intervals: 95 %, resampling whole missions.
 
-| target (issue 7) | wanted | measured | 95 % interval | |
+| target | wanted | measured | 95 % interval | |
 |---|---|---|---|---|
 {table}
 
