@@ -353,3 +353,4 @@ def test_launch_held_by_its_vehicle_prerequisite_records_it():
     # a was held until the first flight (day 30); b was ready after it and did not wait for it.
     assert r.waited_for[:, 1].tolist() == [0, 0]
     assert r.waited_for[:, 2].tolist() == [-1, -1]
+

@@ -10,7 +10,8 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL, Event, EventPriority
 
-from .plan import EPS, INF, Plan, TraceEvent
+from ..blocks import EPS, INF, TraceEvent
+from .plan import Plan
 
 # After NORMAL: vehicles are granted once every other event of the instant is done.
 LATE = EventPriority(NORMAL + 1)
