@@ -33,12 +33,12 @@ Order within one instant
     depth first, before the next queued event.
 
 Queue ties
-    Simultaneous requests for a vehicle are ordered by ``(request time, planned, file order)``
-    with launches without ``planned`` after those with one; see ``tie_key`` in the plan. A
-    launch that is offered several vehicles at one grant round takes the first in its own list.
-    A settle grants in rounds: in each round every free vehicle is offered to the head of its
-    queue; a launch granted in one round that requests again at the same instant (a
-    zero-duration mission's successor) competes in the next round by the same tie rule.
+    Requests for a vehicle are ordered by ``(request time, planned, file order)``, launches
+    without ``planned`` after those with one (``ActivityPlan.tie``). A settle grants one
+    vehicle at a time: of the requests at the head of a free vehicle's queue it grants the
+    first by that order, which takes the first vehicle in its own list among those it heads;
+    what the grant sets off at once (a zero-duration mission's successor requesting a vehicle)
+    is done before the next grant is chosen.
 """
 
 from __future__ import annotations
