@@ -1,6 +1,8 @@
 """The engines: one block of trials from a compiled plan and its draws.
 
 - ``des`` (:mod:`sim.engine.des`): SimPy, the readable reference; ``timeline()`` traces.
+- ``fast`` (:mod:`sim.engine.fast`): the same event structure compiled with numba; it returns
+  identical arrays (the contract is :mod:`sim.blocks`) and is imported only when asked for.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from ..sampling import BlockDraws
 from .des import TrialInputs, simulate_trial, timeline
 from .plan import Plan
 
-EngineName = Literal["des"]
-ENGINES: tuple[EngineName, ...] = ("des",)
+EngineName = Literal["des", "fast"]
+ENGINES: tuple[EngineName, ...] = ("des", "fast")
 DEFAULT_ENGINE: EngineName = "des"
 
 __all__ = [
@@ -54,7 +56,10 @@ def check_engine(engine: str) -> EngineName:
 
 def run_block(plan: Plan, draws: BlockDraws, engine: str = DEFAULT_ENGINE) -> BlockOutcome:
     """Every trial of one block with the named engine."""
-    check_engine(engine)
+    if check_engine(engine) == "fast":
+        from . import fast
+
+        return fast.run_block(plan, draws)
     from . import des
 
     return des.run_block(plan, draws)
