@@ -1,16 +1,21 @@
 """The compiled engine: the SimPy engine's events, replayed by numba over arrays.
 
 It gives the same arrays as :mod:`sim.engine.des` for the same plan and draws, exactly (the
-rules that make this possible are in :mod:`sim.blocks`). It does so by copying the reference
-engine's structure, function by function: one event queue ordered by (time, priority,
-insertion order) with the same events scheduled at the same points, the same float
-arithmetic, and the same nested calls (a settle that grants a launch that lands at once and
-starts its successors) as plain nested calls. When the reference changes, change both; the
-differential tests (tests/test_engines_agree.py) say whether they still agree.
+rules that make this possible are in :mod:`sim.blocks`). It copies the reference engine's
+structure: one event queue ordered by (time, priority, insertion order) with the same events
+scheduled at the same points and the same float arithmetic. The reference's nested Python
+calls (a settle grants a launch, which lands at once, which finishes, which starts its
+successors...) are replayed with an explicit stack of tasks, one task per reference function
+(T_* below, named after it): a call is a push, and code that runs after a call returns is
+pushed first as its own task, so tasks run in the reference's depth-first order. When the
+reference changes, change both; tests/test_engines_agree.py and `make fuzz` say whether they
+still agree.
 
-Layout: the plan becomes flat arrays (CSR lists for predecessors, successors, vehicles...),
-the draws arrays indexed [element, attempt, trial], and one trial's state a handful of arrays
-reused across the block. Numba compiles on first use and caches the machine code on disk.
+Everything runs in one compiled function per block: numba counts references to every array
+passed to a function, and with dozens of arrays per call that cost more than the model. The
+plan becomes flat arrays (CSR lists for predecessors, successors, vehicles...), the draws
+arrays indexed [element, attempt, trial]. Numba compiles on first use and caches the machine
+code on disk (`cache=True`).
 """
 
 from __future__ import annotations
@@ -40,86 +45,22 @@ __all__ = ["run_block"]
 
 INF = np.inf
 
-# Event kinds.
-RISK, WORK_END, LAUNCH_FAILS, MISSION_ENDS, FINISHED, SETTLE = 0, 1, 2, 3, 4, 5
-
-# Positions in the state tuple S (see run_block).
-C = 0
-NOW = 1
-E_TIME = 2
-E_PRIO = 3
-E_KIND = 4
-E_A = 5
-E_ATT = 6
-E_V = 7
-E_X = 8
-E_Y = 9
-HEAP = 10
-WAITING = 11
-CANCELLED_AT = 12
-OVER = 13
-FIN_MADE = 14
-W_HEAD = 15
-W_TAIL = 16
-W_A = 17
-W_ATT = 18
-W_V = 19
-W_T = 20
-W_NEXT = 21
-HOLDER = 22
-FREE_AT = 23
-Q = 24
-QN = 25
-R_A = 26
-R_ATT = 27
-R_AT = 28
-R_PENDING = 29
-REQUEST_OF = 30
-GROUNDED = 31
-FAILURES = 32
-SETTLES = 33
-
-# Positions in the plan tuple P, the draws tuple D and the outcome tuple R.
-P_PRED_PTR = 0
-P_PRED_IDX = 1
-P_SUCC_PTR = 2
-P_SUCC_IDX = 3
-P_AV_PTR = 4
-P_AV_IDX = 5
-P_HAS_WINDOW = 6
-P_PERIOD = 7
-P_ANCHOR = 8
-P_SUCCESS = 9
-P_ATTEMPTS = 10
-P_IS_DONE = 11
-P_DONE_AT = 12
-P_PLANNED = 13
-P_RELIABILITY = 14
-P_MIN_INTERVAL = 15
-P_AVAILABLE = 16
-P_VAFTER_PTR = 17
-P_VAFTER_IDX = 18
-P_RC_PTR = 19
-P_RC_IDX = 20
-D_READY_FLOOR = 0
-D_LAGS = 1
-D_DELAY = 2
-D_DURATION = 3
-D_LAUNCH_U = 4
-D_SUCCESS_U = 5
-D_REBUILD = 6
-D_RISK_TIME = 7
-D_STAND_DOWN = 8
-O_FINISH = 0
-O_FIRST_READY = 1
-O_READY = 2
-O_START = 3
-O_ATTEMPTS = 4
-O_DRIVER = 5
-O_WAITED_FOR = 6
-
-# Slots of the integer counters array S[C].
-C_EID, C_HEAP, C_RID, C_SETTLES, C_WAITERS = 0, 1, 2, 3, 4
+# Tasks, each the namesake function of des.py / dispatcher.py. The first six are also event
+# kinds: an event popped from the queue becomes that task.
+T_CANCEL = 0  # a risk occurs (event, risk priority)
+T_WORK_ENDS = 1
+T_LAUNCH_FAILS = 2
+T_MISSION_ENDS = 3
+T_FINISHED = 4  # the finished-event of an activity that launches are waiting for
+T_SETTLE = 5  # a settle (event, grant priority)
+T_SETTLE_PASS = 6  # one pass of the settle's loop: grant the first request, if any
+T_START = 7
+T_WORK = 8
+T_LAUNCH = 9
+T_HOLDING = 10
+T_NEXT_ATTEMPT = 11
+T_FINISH = 12
+T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting launch, in order
 
 
 def _csr(lists: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> tuple[Any, Any]:
@@ -209,29 +150,19 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     n, n_act, n_veh = draws.size, len(plan.activities), len(plan.vehicles)
     out = BlockOutcome.empty(n, n_act)
     events, per_vehicle, requests, waiters = _capacities(plan)
-    def f(*shape: int) -> np.ndarray:
-        return np.zeros(shape)
-
-    def k(*shape: int) -> np.ndarray:
-        return np.zeros(shape, np.int64)
-
-    def b(*shape: int) -> np.ndarray:
-        return np.zeros(shape, np.bool_)
-
-    # In the order of the S positions above; `_trial` resets what a trial needs reset.
+    tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
     state = (
-        k(8), f(1),  # counters, now
-        f(events), k(events), k(events), k(events), k(events), k(events), f(events), f(events),
-        k(events),  # the event queue: a binary heap of event ids
-        k(n_act), f(n_act), b(n_act), k(n_act),  # waiting, cancelled_at, over, finished event
-        k(n_act), k(n_act),  # per activity, the launches waiting for it to finish: head, tail
-        k(waiters), k(waiters), k(waiters), f(waiters), k(waiters),  # a, attempt, v, since, next
-        k(n_veh), f(n_veh),  # holder, free_at
-        k(n_veh, per_vehicle), k(n_veh),  # queues (heaps of request ids), their lengths
-        k(requests), k(requests), f(requests), b(requests),  # request a, attempt, time, pending
-        k(n_act),  # an activity's open request
-        f(n_veh), k(n_veh),  # grounded_until, failures
-        f(events),  # settle times scheduled
+        np.zeros(8, np.int64),  # counters
+        np.zeros((events, 3)), np.zeros((events, 5), np.int64), np.zeros(events, np.int64),
+        np.zeros((tasks, 2)), np.zeros((tasks, 4), np.int64),
+        np.zeros(n_act, np.int64), np.zeros(n_act), np.zeros(n_act, np.bool_),
+        np.zeros(n_act, np.bool_), np.zeros(n_act, np.int64), np.zeros(n_act, np.int64),
+        np.zeros((waiters, 4), np.int64), np.zeros(waiters),
+        np.zeros(n_veh, np.int64), np.zeros(n_veh),
+        np.zeros((n_veh, per_vehicle), np.int64), np.zeros(n_veh, np.int64),
+        np.zeros((requests, 2), np.int64), np.zeros(requests), np.zeros(requests, np.bool_),
+        np.zeros(n_act, np.int64), np.zeros(n_veh), np.zeros(n_veh, np.int64),
+        np.zeros(events), np.zeros(n_act, np.int64),
     )
     outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
             out.waited_for)
@@ -239,88 +170,85 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     return out
 
 
-# --- the compiled trial --------------------------------------------------------------------
-# Each function below is the namesake in des.py / dispatcher.py; P is the plan, D the draws,
-# S the trial's state and R the outcome (result) arrays, i the trial.
+# --- compiled helpers: small, with few arguments ------------------------------------------
+# Counters in cnt: 0 events scheduled, 1 queue size, 2 requests made, 3 settle times, 4 waiters.
 
 
-@njit(cache=True, inline="always")
-def _before(t: Any, pr: Any, e: int, f: int) -> bool:
+@njit(cache=True)
+def _before(ev_f: Any, ev_i: Any, e: int, f: int) -> bool:
     """Event e is popped before event f: (time, priority, insertion order)."""
-    if t[e] != t[f]:
-        return bool(t[e] < t[f])
-    if pr[e] != pr[f]:
-        return bool(pr[e] < pr[f])
+    if ev_f[e, 0] != ev_f[f, 0]:
+        return bool(ev_f[e, 0] < ev_f[f, 0])
+    if ev_i[e, 0] != ev_i[f, 0]:
+        return bool(ev_i[e, 0] < ev_i[f, 0])
     return e < f
 
 
 @njit(cache=True)
-def _schedule(S: Any, delay: float, prio: int, kind: int, a: int, att: int, v: int,
-              x: float, y: float) -> None:
-    c, now = S[C], S[NOW]
-    e = c[C_EID]
-    c[C_EID] += 1
-    S[E_TIME][e] = now[0] + delay
-    S[E_PRIO][e] = prio
-    S[E_KIND][e] = kind
-    S[E_A][e] = a
-    S[E_ATT][e] = att
-    S[E_V][e] = v
-    S[E_X][e] = x
-    S[E_Y][e] = y
-    heap, t, pr = S[HEAP], S[E_TIME], S[E_PRIO]
-    k = c[C_HEAP]
-    c[C_HEAP] += 1
+def _schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: float, prio: int,
+              kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
+    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
+    e = cnt[0]
+    cnt[0] += 1
+    ev_f[e, 0] = now + delay
+    ev_f[e, 1] = x
+    ev_f[e, 2] = y
+    ev_i[e, 0] = prio
+    ev_i[e, 1] = kind
+    ev_i[e, 2] = a
+    ev_i[e, 3] = att
+    ev_i[e, 4] = v
+    k = cnt[1]
+    cnt[1] += 1
     heap[k] = e
     while k > 0:
         parent = (k - 1) // 2
-        if _before(t, pr, heap[k], heap[parent]):
-            heap[k], heap[parent] = heap[parent], heap[k]
-            k = parent
-        else:
+        if not _before(ev_f, ev_i, heap[k], heap[parent]):
             break
+        heap[k], heap[parent] = heap[parent], heap[k]
+        k = parent
 
 
 @njit(cache=True)
-def _pop(S: Any) -> int:
-    c, heap, t, pr = S[C], S[HEAP], S[E_TIME], S[E_PRIO]
+def _pop(cnt: Any, ev_f: Any, ev_i: Any, heap: Any) -> int:
     top = heap[0]
-    c[C_HEAP] -= 1
-    size = c[C_HEAP]
+    cnt[1] -= 1
+    size = cnt[1]
     heap[0] = heap[size]
     k = 0
     while True:
-        left = 2 * k + 1
-        if left >= size:
+        child = 2 * k + 1
+        if child >= size:
             break
-        child = left
-        if left + 1 < size and _before(t, pr, heap[left + 1], heap[left]):
-            child = left + 1
-        if _before(t, pr, heap[child], heap[k]):
-            heap[k], heap[child] = heap[child], heap[k]
-            k = child
-        else:
+        if child + 1 < size and _before(ev_f, ev_i, heap[child + 1], heap[child]):
+            child += 1
+        if not _before(ev_f, ev_i, heap[child], heap[k]):
             break
+        heap[k], heap[child] = heap[child], heap[k]
+        k = child
     return int(top)
 
 
 @njit(cache=True)
-def _next_window(P: Any, a: int, t: float) -> float:
-    if not P[P_HAS_WINDOW][a]:
-        return t
-    period, anchor = P[P_PERIOD][a], P[P_ANCHOR][a]
-    return float(anchor + np.ceil((t - anchor) / period - EPS) * period)
+def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: float,
+               t: float) -> None:
+    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`)."""
+    t = now + (t - now)
+    for k in range(cnt[3]):
+        if settles[k] == t:
+            return
+    settles[cnt[3]] = t
+    cnt[3] += 1
+    _schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
+              0.0)
 
 
-# -- the dispatcher's queues: binary heaps of request ids, ordered (time, planned, file order,
-#    request id)
-
-
-@njit(cache=True, inline="always")
-def _q_less(at: Any, ra: Any, planned: Any, r1: int, r2: int) -> bool:
-    if at[r1] != at[r2]:
-        return bool(at[r1] < at[r2])
-    a1, a2 = ra[r1], ra[r2]
+@njit(cache=True)
+def _q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
+    """Queue order: (request time, planned, file order, request id)."""
+    if r_at[r1] != r_at[r2]:
+        return bool(r_at[r1] < r_at[r2])
+    a1, a2 = r_i[r1, 0], r_i[r2, 0]
     if planned[a1] != planned[a2]:
         return bool(planned[a1] < planned[a2])
     if a1 != a2:
@@ -329,431 +257,370 @@ def _q_less(at: Any, ra: Any, planned: Any, r1: int, r2: int) -> bool:
 
 
 @njit(cache=True)
-def _q_push(P: Any, S: Any, v: int, rid: int) -> None:
-    q, qn, at, ra, planned = S[Q], S[QN], S[R_AT], S[R_A], P[P_PLANNED]
+def _q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
     k = qn[v]
     qn[v] += 1
     q[v, k] = rid
     while k > 0:
         parent = (k - 1) // 2
-        if _q_less(at, ra, planned, q[v, k], q[v, parent]):
-            q[v, k], q[v, parent] = q[v, parent], q[v, k]
-            k = parent
-        else:
+        if not _q_less(r_i, r_at, planned, q[v, k], q[v, parent]):
             break
+        q[v, k], q[v, parent] = q[v, parent], q[v, k]
+        k = parent
 
 
 @njit(cache=True)
-def _q_pop(P: Any, S: Any, v: int) -> None:
-    q, qn, at, ra, planned = S[Q], S[QN], S[R_AT], S[R_A], P[P_PLANNED]
+def _q_pop(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int) -> None:
     qn[v] -= 1
     size = qn[v]
     q[v, 0] = q[v, size]
     k = 0
     while True:
-        left = 2 * k + 1
-        if left >= size:
+        child = 2 * k + 1
+        if child >= size:
             break
-        child = left
-        if left + 1 < size and _q_less(at, ra, planned, q[v, left + 1], q[v, left]):
-            child = left + 1
-        if _q_less(at, ra, planned, q[v, child], q[v, k]):
-            q[v, k], q[v, child] = q[v, child], q[v, k]
-            k = child
-        else:
+        if child + 1 < size and _q_less(r_i, r_at, planned, q[v, child + 1], q[v, child]):
+            child += 1
+        if not _q_less(r_i, r_at, planned, q[v, child], q[v, k]):
             break
+        q[v, k], q[v, child] = q[v, child], q[v, k]
+        k = child
 
 
 @njit(cache=True)
-def _settle_at(S: Any, t: float) -> None:
-    c, now = S[C], S[NOW][0]
-    t = now + (t - now)
-    settles = S[SETTLES]
-    for k in range(c[C_SETTLES]):
-        if settles[k] == t:
-            return
-    settles[c[C_SETTLES]] = t
-    c[C_SETTLES] += 1
-    _schedule(S, t - now, PRIORITY_GRANT, SETTLE, -1, -1, -1, 0.0, 0.0)
+def _next_window(has_window: Any, period: Any, anchor: Any, a: int, t: float) -> float:
+    if not has_window[a]:
+        return t
+    p, x = period[a], anchor[a]
+    return float(x + np.ceil((t - x) / p - EPS) * p)
 
 
 @njit(cache=True)
-def _request(P: Any, S: Any, a: int, attempt: int, at: float) -> None:
-    c, now = S[C], S[NOW][0]
-    at = now + (at - now)
-    rid = c[C_RID]
-    c[C_RID] += 1
-    S[R_A][rid] = a
-    S[R_ATT][rid] = attempt
-    S[R_AT][rid] = at
-    S[R_PENDING][rid] = True
-    S[REQUEST_OF][a] = rid
-    holder, free_at = S[HOLDER], S[FREE_AT]
-    for k in range(P[P_AV_PTR][a], P[P_AV_PTR][a + 1]):
-        v = P[P_AV_IDX][k]
-        _q_push(P, S, v, rid)
-        if holder[v] >= 0 and at < free_at[v] < INF:
-            _settle_at(S, free_at[v])
-    _settle_at(S, at)
+def _push(tk_f: Any, tk_i: Any, sp: int, kind: int, a: int, att: int, v: int, x: float,
+          y: float) -> int:
+    tk_i[sp, 0] = kind
+    tk_i[sp, 1] = a
+    tk_i[sp, 2] = att
+    tk_i[sp, 3] = v
+    tk_f[sp, 0] = x
+    tk_f[sp, 1] = y
+    return sp + 1
 
 
-@njit(cache=True)
-def _release_at(S: Any, v: int, when: float) -> None:
-    now = S[NOW][0]
-    when = now + (when - now)
-    S[FREE_AT][v] = when
-    if S[QN][v] > 0:
-        _settle_at(S, when)
-
-
-@njit(cache=True)
-def _dispatcher_cancel(S: Any, a: int) -> None:
-    now = S[NOW][0]
-    rid = S[REQUEST_OF][a]
-    if rid >= 0:
-        S[REQUEST_OF][a] = -1
-        S[R_PENDING][rid] = False
-    holder, free_at = S[HOLDER], S[FREE_AT]
-    for v in range(len(holder)):
-        if holder[v] == a:
-            if now < free_at[v]:
-                free_at[v] = now
-            holder[v] = -1
-            free_at[v] = INF
-            if S[QN][v] > 0:
-                _settle_at(S, now)
-
-
-@njit(cache=True)
-def _settle(P: Any, D: Any, S: Any, R: Any, i: int) -> None:
-    c, now = S[C], S[NOW][0]
-    settles = S[SETTLES]
-    # set.discard(now): the times are distinct, so at most one matches.
-    for k in range(c[C_SETTLES]):
-        if settles[k] == now:
-            c[C_SETTLES] -= 1
-            settles[k] = settles[c[C_SETTLES]]
-            break
-    late = now + EPS
-    holder, free_at, q, qn, pending = S[HOLDER], S[FREE_AT], S[Q], S[QN], S[R_PENDING]
-    at, ra, planned = S[R_AT], S[R_A], P[P_PLANNED]
-    av_ptr, av_idx = P[P_AV_PTR], P[P_AV_IDX]
-    n_veh = len(holder)
-    while True:
-        first = -1
-        for v in range(n_veh):
-            if qn[v] == 0:
-                continue
-            if holder[v] >= 0:
-                if free_at[v] > late:
-                    continue
-                holder[v] = -1
-                free_at[v] = INF
-            while qn[v] > 0 and not pending[q[v, 0]]:
-                _q_pop(P, S, v)
-            if qn[v] > 0 and S[R_AT][q[v, 0]] <= late:
-                head = q[v, 0]
-                if first < 0 or _q_less(at, ra, planned, head, first):
-                    first = head
-        if first < 0:
-            return
-        a, attempt = S[R_A][first], S[R_ATT][first]
-        pending[first] = False
-        S[REQUEST_OF][a] = -1
-        # Offered several vehicles at once, the launch takes the first in its own list.
-        chosen = -1
-        for k in range(av_ptr[a], av_ptr[a + 1]):
-            v = av_idx[k]
-            if qn[v] > 0 and q[v, 0] == first and holder[v] < 0:
-                chosen = v
-                break
-        _q_pop(P, S, chosen)
-        holder[chosen] = a
-        _holding(P, D, S, R, i, a, attempt, chosen, now)
-
-
-# -- the trial (des._Trial)
-
-
-@njit(cache=True)
-def _first_ready(P: Any, D: Any, R: Any, i: int, a: int) -> float:
-    finish = R[O_FINISH]
-    ready, driver = 0.0, DRIVER_AS_OF
-    floor = D[D_READY_FLOOR][a, i]
-    if floor > ready:
-        ready, driver = floor, DRIVER_PLANNED
-    pred_ptr, pred_idx = P[P_PRED_PTR], P[P_PRED_IDX]
-    for k in range(pred_ptr[a], pred_ptr[a + 1]):
-        p = pred_idx[k]
-        t = finish[i, p] + D[D_LAGS][k, i]
-        if t > ready:
-            ready, driver = t, p
-    R[O_DRIVER][i, a] = driver
-    ready = ready + D[D_DELAY][a, i]
-    R[O_FIRST_READY][i, a] = ready
-    return float(ready)
-
-
-@njit(cache=True)
-def _work(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int, ready: float) -> None:
-    now = S[NOW][0]
-    start = _next_window(P, a, ready)
-    end = start + D[D_DURATION][a, attempt, i]
-    R[O_READY][i, a] = ready
-    R[O_ATTEMPTS][i, a] = attempt + 1
-    delay = end - now
-    if 0.0 > delay:
-        delay = 0.0
-    _schedule(S, delay, PRIORITY_EVENT, WORK_END, a, attempt, -1, ready, start)
-
-
-@njit(cache=True)
-def _launch(P: Any, S: Any, R: Any, i: int, a: int, attempt: int, ready: float) -> None:
-    R[O_READY][i, a] = ready
-    R[O_ATTEMPTS][i, a] = attempt + 1
-    _request(P, S, a, attempt, ready)
-
-
-@njit(cache=True)
-def _start(P: Any, D: Any, S: Any, R: Any, i: int, a: int) -> None:
-    if S[CANCELLED_AT][a] < INF:
-        return
-    ready = _first_ready(P, D, R, i, a)
-    if P[P_AV_PTR][a + 1] > P[P_AV_PTR][a]:
-        _launch(P, S, R, i, a, 0, ready)
-    else:
-        _work(P, D, S, R, i, a, 0, ready)
-
-
-@njit(cache=True)
-def _finish(P: Any, D: Any, S: Any, R: Any, i: int, a: int) -> None:
-    R[O_FINISH][i, a] = S[NOW][0]
-    S[OVER][a] = True
-    if S[FIN_MADE][a] != 0:
-        _schedule(S, 0.0, PRIORITY_EVENT, FINISHED, a, -1, -1, 0.0, 0.0)
-    waiting = S[WAITING]
-    succ_ptr, succ_idx = P[P_SUCC_PTR], P[P_SUCC_IDX]
-    for k in range(succ_ptr[a], succ_ptr[a + 1]):
-        s = succ_idx[k]
-        waiting[s] -= 1
-        if waiting[s] == 0:
-            _start(P, D, S, R, i, s)
-
-
-@njit(cache=True)
-def _attempt_failed(P: Any, D: Any, S: Any, i: int, a: int, attempt: int) -> float:
-    """The next attempt's ready time, or NaN when none are left."""
-    if attempt + 1 < P[P_ATTEMPTS][a]:
-        return float(S[NOW][0] + D[D_REBUILD][a, attempt, i])
-    S[OVER][a] = True
-    return np.nan
-
-
-@njit(cache=True)
-def _work_ends(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int, ready: float,
-               start: float) -> None:
-    cancelled_at = S[CANCELLED_AT][a]
-    if start < cancelled_at:
-        R[O_START][i, a] = start
-    if cancelled_at < INF:
-        return
-    if D[D_SUCCESS_U][a, attempt, i] < P[P_SUCCESS][a]:
-        _finish(P, D, S, R, i, a)
-        return
-    next_ready = _attempt_failed(P, D, S, i, a, attempt)
-    if not np.isnan(next_ready):
-        _work(P, D, S, R, i, a, attempt + 1, next_ready)
-
-
-@njit(cache=True)
-def _next_attempt(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int) -> None:
-    ready = _attempt_failed(P, D, S, i, a, attempt)
-    if not np.isnan(ready):
-        _launch(P, S, R, i, a, attempt + 1, ready)
-
-
-@njit(cache=True)
-def _launch_fails(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int, v: int) -> None:
-    if S[CANCELLED_AT][a] < INF:
-        return
-    now = S[NOW][0]
-    R[O_START][i, a] = now
-    failures = S[FAILURES]
-    k = failures[v]
-    failures[v] += 1
-    S[GROUNDED][v] = now + D[D_STAND_DOWN][v, k, i]
-    _next_attempt(P, D, S, R, i, a, attempt)
-
-
-@njit(cache=True)
-def _mission_ends(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int, v: int,
-                  launch: float) -> None:
-    cancelled_at = S[CANCELLED_AT][a]
-    if launch < cancelled_at:
-        R[O_START][i, a] = launch
-    if cancelled_at < INF:
-        return
-    if D[D_SUCCESS_U][a, attempt, i] < P[P_SUCCESS][a]:
-        _finish(P, D, S, R, i, a)
-    else:
-        _next_attempt(P, D, S, R, i, a, attempt)
-
-
-@njit(cache=True)
-def _after(P: Any, D: Any, S: Any, R: Any, i: int, when: float, kind: int, a: int,
-           attempt: int, v: int, launch: float) -> None:
-    """Call the event `kind` at time `when`; now if `when` is not later."""
-    now = S[NOW][0]
-    if when > now:
-        _schedule(S, when - now, PRIORITY_EVENT, kind, a, attempt, v, launch, 0.0)
-    elif kind == LAUNCH_FAILS:
-        _launch_fails(P, D, S, R, i, a, attempt, v)
-    else:
-        _mission_ends(P, D, S, R, i, a, attempt, v, launch)
-
-
-@njit(cache=True)
-def _holding(P: Any, D: Any, S: Any, R: Any, i: int, a: int, attempt: int, v: int,
-             granted: float) -> None:
-    if S[CANCELLED_AT][a] < INF:
-        return
-    finish = R[O_FINISH]
-    vafter_ptr, vafter_idx = P[P_VAFTER_PTR], P[P_VAFTER_IDX]
-    for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
-        p = vafter_idx[k]
-        if finish[i, p] == INF:  # come back when it finishes (never, if it never does)
-            S[FIN_MADE][p] = 1
-            c = S[C]
-            w = c[C_WAITERS]
-            c[C_WAITERS] += 1
-            S[W_A][w] = a
-            S[W_ATT][w] = attempt
-            S[W_V][w] = v
-            S[W_T][w] = granted
-            S[W_NEXT][w] = -1
-            if S[W_HEAD][p] < 0:
-                S[W_HEAD][p] = w
-            else:
-                S[W_NEXT][S[W_TAIL][p]] = w
-            S[W_TAIL][p] = w
-            return
-    # max(available, grounded_until, granted) as Python's max picks it
-    usable = P[P_AVAILABLE][v]
-    if S[GROUNDED][v] > usable:
-        usable = S[GROUNDED][v]
-    if granted > usable:
-        usable = granted
-    R[O_WAITED_FOR][i, a] = -1
-    for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
-        p = vafter_idx[k]
-        if finish[i, p] > usable or (finish[i, p] == usable and usable > granted):
-            usable = finish[i, p]
-            R[O_WAITED_FOR][i, a] = p
-    launch = _next_window(P, a, usable)
-    _release_at(S, v, launch + P[P_MIN_INTERVAL][v])
-    if D[D_LAUNCH_U][a, attempt, i] >= P[P_RELIABILITY][v]:
-        _after(P, D, S, R, i, launch, LAUNCH_FAILS, a, attempt, v, launch)
-    else:
-        end = launch + D[D_DURATION][a, attempt, i]
-        _after(P, D, S, R, i, end, MISSION_ENDS, a, attempt, v, launch)
-
-
-@njit(cache=True)
-def _cancel(P: Any, S: Any, r: int) -> None:
-    now = S[NOW][0]
-    rc_ptr, rc_idx = P[P_RC_PTR], P[P_RC_IDX]
-    for k in range(rc_ptr[r], rc_ptr[r + 1]):
-        a = rc_idx[k]
-        if not S[OVER][a] and S[CANCELLED_AT][a] == INF:
-            S[CANCELLED_AT][a] = now
-            _dispatcher_cancel(S, a)
-
-
-@njit(cache=True)
-def _trial(P: Any, D: Any, S: Any, R: Any, i: int) -> None:
-    c = S[C]
-    c[:] = 0
-    S[NOW][0] = 0.0
-    n_act = len(S[WAITING])
-    pred_ptr = P[P_PRED_PTR]
-    for a in range(n_act):
-        S[WAITING][a] = pred_ptr[a + 1] - pred_ptr[a]
-    S[CANCELLED_AT][:] = INF
-    S[OVER][:] = False
-    S[FIN_MADE][:] = 0
-    S[W_HEAD][:] = -1
-    S[HOLDER][:] = -1
-    S[FREE_AT][:] = INF
-    S[QN][:] = 0
-    S[REQUEST_OF][:] = -1
-    S[GROUNDED][:] = -INF
-    S[FAILURES][:] = 0
-    # Risks first, at their own priority: they take effect before anything else at their instant.
-    rc_ptr = P[P_RC_PTR]
-    risk_time = D[D_RISK_TIME]
-    for r in range(len(rc_ptr) - 1):
-        t = risk_time[r, i]
-        if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
-            _schedule(S, t, PRIORITY_RISK, RISK, r, -1, -1, 0.0, 0.0)
-    succ_ptr, succ_idx = P[P_SUCC_PTR], P[P_SUCC_IDX]
-    for a in range(n_act):
-        if P[P_IS_DONE][a]:
-            done_at = P[P_DONE_AT][a]
-            R[O_FINISH][i, a] = done_at
-            R[O_START][i, a] = done_at
-            R[O_READY][i, a] = done_at
-            R[O_FIRST_READY][i, a] = done_at
-            S[OVER][a] = True
-            R[O_DRIVER][i, a] = DRIVER_DONE
-            for k in range(succ_ptr[a], succ_ptr[a + 1]):
-                S[WAITING][succ_idx[k]] -= 1
-    for a in range(n_act):
-        if not P[P_IS_DONE][a] and S[WAITING][a] == 0:
-            _start(P, D, S, R, i, a)
-    while c[C_HEAP] > 0:
-        e = _pop(S)
-        S[NOW][0] = S[E_TIME][e]
-        kind, a, attempt, v = S[E_KIND][e], S[E_A][e], S[E_ATT][e], S[E_V][e]
-        if kind == SETTLE:
-            _settle(P, D, S, R, i)
-        elif kind == WORK_END:
-            _work_ends(P, D, S, R, i, a, attempt, S[E_X][e], S[E_Y][e])
-        elif kind == MISSION_ENDS:
-            _mission_ends(P, D, S, R, i, a, attempt, v, S[E_X][e])
-        elif kind == LAUNCH_FAILS:
-            _launch_fails(P, D, S, R, i, a, attempt, v)
-        elif kind == FINISHED:
-            w = S[W_HEAD][a]
-            while w >= 0:
-                _holding(P, D, S, R, i, S[W_A][w], S[W_ATT][w], S[W_V][w], S[W_T][w])
-                w = S[W_NEXT][w]
-        else:
-            _cancel(P, S, a)
-
-
-@intrinsic
-def _borrowed(typingctx: Any, arrays: Any) -> Any:
-    """The tuple of arrays with their reference counts switched off (a null meminfo).
-
-    Numba counts references to every array passed to or unpacked in a function, atomically;
-    with a few dozen arrays in each call that was most of the engine's time. The borrowed
-    arrays are only used inside `_run_block`, while the caller holds the real ones.
-    """
+def _borrow(typingctx: Any, arrays: Any) -> Any:
+    """The tuple of arrays with reference counting switched off (a null meminfo), so passing
+    them to the helpers costs no atomic increments. Only used inside `_run_block`, while the
+    caller holds the real arrays."""
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         (value,) = args
         for k, ty in enumerate(signature.args[0]):
             array = context.make_array(ty)(context, builder, value=builder.extract_value(value, k))
-            array.meminfo = cgutils.get_null_value(array.meminfo.type)
-            array.parent = cgutils.get_null_value(array.parent.type)
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)  # type: ignore[no-untyped-call]
+            array.parent = cgutils.get_null_value(array.parent.type)  # type: ignore[no-untyped-call]
             value = builder.insert_value(value, array._getvalue(), k)
         return value
 
     return arrays(arrays), codegen
 
 
+_borrowed: Any = intrinsic(_borrow)
+
+
+# --- the block: every trial, in one compiled function --------------------------------------
+
+
 @njit(cache=True)
-def _run_block(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
-    P, D, S, R = _borrowed(P), _borrowed(D), _borrowed(S), _borrowed(R)
+def _run_block(P: Any, D: Any, S: Any, R: Any, n: int) -> None:  # noqa: C901
+    (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
+     success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+     vafter_ptr, vafter_idx, rc_ptr, rc_idx) = _borrowed(P)
+    (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
+     stand_down) = _borrowed(D)
+    (cnt, ev_f, ev_i, heap, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
+     w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
+     settles, zero_hits) = _borrowed(S)
+    (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
+     o_waited_for) = _borrowed(R)
+    n_act, n_veh, n_risk = len(pred_ptr) - 1, len(holder), len(rc_ptr) - 1
+
     for i in range(n):
-        _trial(P, D, S, R, i)
+        # -- _Trial.__init__ and Dispatcher.__init__
+        cnt[:] = 0
+        now = 0.0
+        for a in range(n_act):
+            waiting[a] = pred_ptr[a + 1] - pred_ptr[a]
+        cancelled_at[:] = INF
+        over[:] = False
+        fin_made[:] = False
+        w_head[:] = -1
+        holder[:] = -1
+        free_at[:] = INF
+        qn[:] = 0
+        request_of[:] = -1
+        grounded[:] = -INF
+        failures[:] = 0
+        sp = 0  # tasks on the stack
+
+        # -- _Trial.run: risks first, at their own priority; done activities; first starts
+        for r in range(n_risk):
+            t = risk_time[r, i]
+            if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
+                _schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
+                          0.0, 0.0)
+        for a in range(n_act):
+            if is_done[a]:
+                o_finish[i, a] = o_start[i, a] = o_ready[i, a] = o_first_ready[i, a] = done_at[a]
+                over[a] = True
+                o_driver[i, a] = DRIVER_DONE
+                for k in range(succ_ptr[a], succ_ptr[a + 1]):
+                    waiting[succ_idx[k]] -= 1
+        for a in range(n_act - 1, -1, -1):  # pushed last first: they run in file order
+            if not is_done[a] and waiting[a] == 0:
+                sp = _push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
+
+        while True:
+            if sp == 0:  # nothing left to do at once: the next event (env.step)
+                if cnt[1] == 0:
+                    break
+                e = _pop(cnt, ev_f, ev_i, heap)
+                now = ev_f[e, 0]
+                kind = ev_i[e, 1]
+                if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
+                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
+                               ev_f[e, 1], ev_f[e, 2])
+                continue
+            sp -= 1
+            task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
+            x, y = tk_f[sp, 0], tk_f[sp, 1]
+
+            if task == T_START:
+                if cancelled_at[a] < INF:
+                    continue
+                # first_ready: the latest of as_of, planned + slip, predecessors + lags
+                ready, driver = 0.0, DRIVER_AS_OF
+                floor = ready_floor[a, i]
+                if floor > ready:
+                    ready, driver = floor, DRIVER_PLANNED
+                for k in range(pred_ptr[a], pred_ptr[a + 1]):
+                    p = pred_idx[k]
+                    t = o_finish[i, p] + lags[k, i]
+                    if t > ready:
+                        ready, driver = t, p
+                o_driver[i, a] = driver
+                ready = ready + delay[a, i]
+                o_first_ready[i, a] = ready
+                kind = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
+                sp = _push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
+
+            elif task == T_WORK:
+                ready = x
+                start = _next_window(has_window, period, anchor, a, ready)
+                end = start + duration[a, attempt, i]
+                o_ready[i, a] = ready
+                o_attempts[i, a] = attempt + 1
+                wait = end - now
+                if 0.0 > wait:  # max(end - now, 0.0), as Python's max picks
+                    wait = 0.0
+                _schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
+                          attempt, -1, ready, start)
+
+            elif task == T_WORK_ENDS:
+                start = y
+                if start < cancelled_at[a]:
+                    o_start[i, a] = start
+                if cancelled_at[a] < INF:
+                    continue
+                if success_u[a, attempt, i] < success[a]:
+                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                elif attempt + 1 < attempts[a]:  # attempt_failed
+                    sp = _push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
+                               now + rebuild[a, attempt, i], 0.0)
+                else:
+                    over[a] = True
+
+            elif task == T_FINISH:
+                o_finish[i, a] = now
+                over[a] = True
+                if fin_made[a]:  # ev.succeed(): the waiting launches are called back
+                    _schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
+                              -1, -1, 0.0, 0.0)
+                hits = 0
+                for k in range(succ_ptr[a], succ_ptr[a + 1]):
+                    s = succ_idx[k]
+                    waiting[s] -= 1
+                    if waiting[s] == 0:
+                        zero_hits[hits] = s
+                        hits += 1
+                for k in range(hits - 1, -1, -1):
+                    sp = _push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
+
+            elif task == T_LAUNCH:
+                ready = x
+                o_ready[i, a] = ready
+                o_attempts[i, a] = attempt + 1
+                # Dispatcher.request
+                at = now + (ready - now)
+                rid = cnt[2]
+                cnt[2] += 1
+                r_i[rid, 0] = a
+                r_i[rid, 1] = attempt
+                r_at[rid] = at
+                pending[rid] = True
+                request_of[a] = rid
+                for k in range(av_ptr[a], av_ptr[a + 1]):
+                    u = av_idx[k]
+                    _q_push(q, qn, r_i, r_at, planned, u, rid)
+                    if holder[u] >= 0 and at < free_at[u] < INF:
+                        _settle_at(cnt, settles, ev_f, ev_i, heap, now, free_at[u])
+                _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
+
+            elif task == T_SETTLE:
+                for k in range(cnt[3]):  # self._settles.discard(now)
+                    if settles[k] == now:
+                        cnt[3] -= 1
+                        settles[k] = settles[cnt[3]]
+                        break
+                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+
+            elif task == T_SETTLE_PASS:
+                late = now + EPS
+                first = -1
+                for u in range(n_veh):
+                    if qn[u] == 0:
+                        continue
+                    if holder[u] >= 0:
+                        if free_at[u] > late:
+                            continue
+                        holder[u] = -1
+                        free_at[u] = INF
+                    while qn[u] > 0 and not pending[q[u, 0]]:
+                        _q_pop(q, qn, r_i, r_at, planned, u)
+                    if qn[u] > 0 and r_at[q[u, 0]] <= late:
+                        if first < 0 or _q_less(r_i, r_at, planned, q[u, 0], first):
+                            first = q[u, 0]
+                if first < 0:
+                    continue
+                b, b_attempt = r_i[first, 0], r_i[first, 1]
+                pending[first] = False
+                request_of[b] = -1
+                chosen = -1  # the first vehicle in its own list of those it heads
+                for k in range(av_ptr[b], av_ptr[b + 1]):
+                    u = av_idx[k]
+                    if chosen < 0 and qn[u] > 0 and q[u, 0] == first and holder[u] < 0:
+                        chosen = u
+                _q_pop(q, qn, r_i, r_at, planned, chosen)
+                holder[chosen] = b
+                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                sp = _push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
+
+            elif task == T_WAITER:
+                w = a
+                if w < 0:
+                    continue
+                if w_i[w, 3] >= 0:
+                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
+                sp = _push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
+                           0.0)
+
+            elif task == T_HOLDING:
+                granted = x
+                if cancelled_at[a] < INF:
+                    continue
+                waits = False
+                for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
+                    p = vafter_idx[k]
+                    if o_finish[i, p] == INF:  # come back when it finishes (never, if never)
+                        fin_made[p] = True
+                        w = cnt[4]
+                        cnt[4] += 1
+                        w_i[w, 0] = a
+                        w_i[w, 1] = attempt
+                        w_i[w, 2] = v
+                        w_i[w, 3] = -1
+                        w_t[w] = granted
+                        if w_head[p] < 0:
+                            w_head[p] = w
+                        else:
+                            w_i[w_tail[p], 3] = w
+                        w_tail[p] = w
+                        waits = True
+                        break
+                if waits:
+                    continue
+                usable = available[v]  # max(available, grounded_until, granted)
+                if grounded[v] > usable:
+                    usable = grounded[v]
+                if granted > usable:
+                    usable = granted
+                o_waited_for[i, a] = -1
+                for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
+                    p = vafter_idx[k]
+                    f = o_finish[i, p]
+                    if f > usable or (f == usable and usable > granted):
+                        usable = f
+                        o_waited_for[i, a] = p
+                launch = _next_window(has_window, period, anchor, a, usable)
+                # Dispatcher.release_at
+                when = launch + min_interval[v]
+                when = now + (when - now)
+                free_at[v] = when
+                if qn[v] > 0:
+                    _settle_at(cnt, settles, ev_f, ev_i, heap, now, when)
+                if launch_u[a, attempt, i] >= reliability[v]:
+                    kind, when = T_LAUNCH_FAILS, launch
+                else:
+                    kind, when = T_MISSION_ENDS, launch + duration[a, attempt, i]
+                if when > now:  # _Trial.after
+                    _schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
+                              attempt, v, launch, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
+
+            elif task == T_LAUNCH_FAILS:
+                if cancelled_at[a] < INF:
+                    continue
+                o_start[i, a] = now
+                k = failures[v]
+                failures[v] += 1
+                grounded[v] = now + stand_down[v, k, i]
+                sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+
+            elif task == T_MISSION_ENDS:
+                launch = x
+                if launch < cancelled_at[a]:
+                    o_start[i, a] = launch
+                if cancelled_at[a] < INF:
+                    continue
+                if success_u[a, attempt, i] < success[a]:
+                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+
+            elif task == T_NEXT_ATTEMPT:
+                if attempt + 1 < attempts[a]:  # attempt_failed
+                    sp = _push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
+                               now + rebuild[a, attempt, i], 0.0)
+                else:
+                    over[a] = True
+
+            elif task == T_CANCEL:
+                r = a
+                for k in range(rc_ptr[r], rc_ptr[r + 1]):
+                    b = rc_idx[k]
+                    if over[b] or cancelled_at[b] < INF:
+                        continue
+                    cancelled_at[b] = now
+                    # Dispatcher.cancel: withdraw the request, give back a held vehicle
+                    rid = request_of[b]
+                    if rid >= 0:
+                        request_of[b] = -1
+                        pending[rid] = False
+                    for u in range(n_veh):
+                        if holder[u] == b:
+                            holder[u] = -1
+                            free_at[u] = INF
+                            if qn[u] > 0:
+                                _settle_at(cnt, settles, ev_f, ev_i, heap, now, now)
