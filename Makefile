@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/ilrs_baseline.yaml
 
-.PHONY: run test bench figures clean
+.PHONY: run test fuzz bench figures clean
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -21,6 +21,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q
+
+# Long generated-input runs: every test under tests/fuzz/ marked `fuzz` (minutes, not seconds).
+fuzz: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -m fuzz tests/fuzz
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/benchmark.py --write-readme

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .blocks import DRIVER_DONE, DRIVER_PLANNED
 from .drivers import risk_drivers, sensitivity
+from .engine import DEFAULT_ENGINE
 from .goal import goal_times
 from .model import Requirement, Scenario
 from .montecarlo import run
@@ -246,6 +247,7 @@ def compare(
     trials: int = 10_000,
     seed: int | None = None,
     workers: int | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Comparison:
     """Run each scenario with the same seed (common random numbers: elements with the same id
     get the same draws, so differences come from what differs, not from noise).
@@ -257,7 +259,7 @@ def compare(
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     seed = fresh_seed() if seed is None else int(seed)
-    results = {name: run(s, trials=trials, seed=seed, workers=workers)
+    results = {name: run(s, trials=trials, seed=seed, workers=workers, engine=engine)
                for name, s in scenarios.items()}
     rows = []
     for name, res in results.items():

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
+from .engine import DEFAULT_ENGINE, ENGINES
 from .montecarlo import available_cpus, run
 from .output import OutputExistsError, check_output_dir, write_results
 from .results import Results
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
     p_run.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     p_run.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    _engine_option(p_run)
     p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
     p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,6 +96,13 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
+    _engine_option(parser)
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help=f"fast (compiled) or des (SimPy, the reference); default "
+                             f"{DEFAULT_ENGINE}; both give the same trials")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
     results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress,
-                  precision=args.precision)
+                  precision=args.precision, engine=args.engine)
     if args.out is not None:
         write_results(results, resolved_yaml(scenario), args.out, force=args.force)
     print(format_report(results, args.scenario))

@@ -42,7 +42,8 @@ def compare(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers)
+    result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
+                                engine=args.engine)
     table = result.table
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
     print(f"{'scenario':<24} {'P(by deadline)':>14} {'95% CI':>17} {'P50':>11} {'P80':>11}"
@@ -66,8 +67,9 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -101,13 +103,14 @@ def report(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.force:
         raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
-                                       workers=args.workers)
+                                       workers=args.workers, engine=args.engine)
     # Rendered first, then written under a temporary name and renamed: never half a file.
     html = render_report(results, table, comparison, criticality(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)

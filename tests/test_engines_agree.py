@@ -1,40 +1,29 @@
 """The compiled engine against the SimPy reference: identical arrays on the same draws.
 
-Exact equality, no tolerance: both follow the rules written in sim.blocks. The long run over
-generated scenarios is in tests/fuzz/ (make fuzz).
+Exact equality, no tolerance: both follow the rules written in sim.blocks. A short run over
+generated scenarios rich in ties is here; the long one is in tests/fuzz/ (make fuzz).
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_agreement import assert_same_outcomes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scenario_strategies import tie_scenarios
 
 from sim import load_scenario, run
-from sim.blocks import BlockOutcome
-from sim.engine import Plan, run_block
 from sim.model import Scenario
-from sim.sampling import draw_block
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import synthetic_scenario  # noqa: E402
 
 SCENARIOS = sorted(ROOT.glob("scenarios/**/*.yaml"))
-
-
-def assert_same_outcomes(scenario: Scenario, seed: int, block: int, size: int) -> None:
-    plan = Plan.compile(scenario)
-    draws = draw_block(scenario, seed, block, size)
-    reference, fast = run_block(plan, draws, "des"), run_block(plan, draws, "fast")
-    for f in fields(BlockOutcome):
-        want, got = getattr(reference, f.name), getattr(fast, f.name)
-        assert got.dtype == want.dtype, f.name
-        differ = np.flatnonzero((got != want).any(axis=1))
-        assert len(differ) == 0, f"{f.name}: trials {differ[:10].tolist()} differ"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -59,3 +48,9 @@ def test_an_unknown_engine_is_refused() -> None:
     scenario = load_scenario(ROOT / "scenarios/examples/quickstart.yaml")
     with pytest.raises(ValueError, match="engine must be one of des, fast, got 'simpy'"):
         run(scenario, trials=10, seed=1, engine="simpy")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tie_scenarios(), seed=st.integers(0, 2**31 - 1))
+def test_generated_scenarios_rich_in_ties(scenario: Scenario, seed: int) -> None:
+    assert_same_outcomes(scenario, seed=seed, block=0, size=60)

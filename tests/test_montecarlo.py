@@ -50,3 +50,19 @@ def test_seed_and_provenance_are_recorded():
     np.testing.assert_array_equal(r.finish_days, again.finish_days)
     summary = r.summary()
     assert summary["seed"] == r.seed and summary["block_size"] == BLOCK_SIZE
+
+
+def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
+    from sim import goal
+    from sim.model import AllOf, AnyOf, AtLeast
+
+    rng = np.random.default_rng(5)
+    finish = np.where(rng.random((1000, 6)) < 0.1, np.inf, rng.random((1000, 6)) * 100)
+    index = {f"a{k}": k for k in range(6)}
+    req = AllOf(("a0", AnyOf(("a1", "a2")), AtLeast(2, ("a3", "a4", "a5"))))
+    whole = goal.goal_times(req, finish, index)
+    expected = np.maximum(finish[:, 0], np.maximum(np.minimum(finish[:, 1], finish[:, 2]),
+                                                   np.sort(finish[:, 3:], axis=1)[:, 1]))
+    assert np.array_equal(whole, expected)
+    monkeypatch.setattr(goal, "CHUNK_ROWS", 7)
+    assert np.array_equal(goal.goal_times(req, finish, index), whole)
