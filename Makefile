@@ -26,11 +26,17 @@ test: $(VENV)/.test-installed
 fuzz: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q -m fuzz tests/fuzz
 
-bench: $(VENV)/.installed
+# pmcontrols, measured side by side, lives in the benchmark's own environment.
+bench/.venv/.installed:
+	$(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet --disable-pip-version-check pmcontrols==0.2.1
+	touch $@
+
+bench: $(VENV)/.installed bench/.venv/.installed
 	$(BIN)/python bench/benchmark.py --write-readme
 
 figures: $(VENV)/.installed
 	$(BIN)/python docs/make_figures.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) bench/.venv .pytest_cache .hypothesis build *.egg-info

@@ -8,7 +8,6 @@ import numpy as np
 
 from .model import AllOf, AnyOf, AtLeast, Requirement
 
-
 # Rows per chunk: the parts of a requirement are stacked per chunk, so the temporary arrays
 # stay a few tens of MB however many trials there are (a whole 1,000,000-trial run over 50
 # parts used to make a 0.8 GB temporary).

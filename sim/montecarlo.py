@@ -65,6 +65,12 @@ def _outcomes(
         for block, size in work:
             yield block, simulate_block(scenario, plan, seed, block, size, engine)
         return
+    if engine == "fast":
+        # The first block here: it loads the compiled engine before the workers are forked,
+        # so they inherit it instead of each loading it again.
+        block, size = work[0]
+        yield block, simulate_block(scenario, plan, seed, block, size, engine)
+        work = work[1:]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
         max_workers=min(workers, len(work)),

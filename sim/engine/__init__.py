@@ -24,7 +24,7 @@ from .plan import Plan
 
 EngineName = Literal["des", "fast"]
 ENGINES: tuple[EngineName, ...] = ("des", "fast")
-DEFAULT_ENGINE: EngineName = "des"
+DEFAULT_ENGINE: EngineName = "fast"
 
 __all__ = [
     "DEFAULT_ENGINE",

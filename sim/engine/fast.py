@@ -189,6 +189,8 @@ def _schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: floa
               kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
     """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
     e = cnt[0]
+    if e >= len(heap):
+        raise RuntimeError("compiled engine: more events than planned for")
     cnt[0] += 1
     ev_f[e, 0] = now + delay
     ev_f[e, 1] = x
@@ -259,6 +261,8 @@ def _q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
 @njit(cache=True)
 def _q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
     k = qn[v]
+    if k >= q.shape[1]:
+        raise RuntimeError("compiled engine: a vehicle queue longer than planned for")
     qn[v] += 1
     q[v, k] = rid
     while k > 0:
@@ -298,6 +302,8 @@ def _next_window(has_window: Any, period: Any, anchor: Any, a: int, t: float) ->
 @njit(cache=True)
 def _push(tk_f: Any, tk_i: Any, sp: int, kind: int, a: int, att: int, v: int, x: float,
           y: float) -> int:
+    if sp >= len(tk_i):
+        raise RuntimeError("compiled engine: more pending tasks than planned for")
     tk_i[sp, 0] = kind
     tk_i[sp, 1] = a
     tk_i[sp, 2] = att
@@ -464,6 +470,8 @@ def _run_block(P: Any, D: Any, S: Any, R: Any, n: int) -> None:  # noqa: C901
                 # Dispatcher.request
                 at = now + (ready - now)
                 rid = cnt[2]
+                if rid >= len(r_at):
+                    raise RuntimeError("compiled engine: more requests than planned for")
                 cnt[2] += 1
                 r_i[rid, 0] = a
                 r_i[rid, 1] = attempt
@@ -535,6 +543,8 @@ def _run_block(P: Any, D: Any, S: Any, R: Any, n: int) -> None:  # noqa: C901
                     if o_finish[i, p] == INF:  # come back when it finishes (never, if never)
                         fin_made[p] = True
                         w = cnt[4]
+                        if w >= len(w_t):
+                            raise RuntimeError("compiled engine: more waiters than planned for")
                         cnt[4] += 1
                         w_i[w, 0] = a
                         w_i[w, 1] = attempt

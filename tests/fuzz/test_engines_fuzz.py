@@ -4,14 +4,18 @@ ties give identical arrays (make fuzz; FUZZ_EXAMPLES overrides the count)."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
-from engine_agreement import assert_same_outcomes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scenario_strategies import tie_scenarios
 
 from sim.model import Scenario
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the helpers in tests/
+from engine_agreement import assert_same_outcomes  # noqa: E402
+from scenario_strategies import tie_scenarios  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
 
