@@ -66,3 +66,20 @@ def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
     assert np.array_equal(whole, expected)
     monkeypatch.setattr(goal, "CHUNK_ROWS", 7)
     assert np.array_equal(goal.goal_times(req, finish, index), whole)
+
+
+def test_recorded_times_are_float64_and_in_order():
+    # Times stored as float32 used to put a start after its finish in some trials.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1)
+    for a in (r.first_ready_days, r.ready_days, r.start_days, r.finish_days):
+        assert a.dtype == np.float64
+    done = np.isfinite(r.finish_days)
+    assert (r.first_ready_days[done] <= r.ready_days[done]).all()
+    assert (r.ready_days[done] <= r.start_days[done]).all()
+    assert (r.start_days[done] <= r.finish_days[done]).all()
