@@ -50,7 +50,8 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
     for k, aid in enumerate(ids):
         preds = draw(st.lists(st.sampled_from(ids[:k]), unique=True, max_size=2)) if k else []
         after = tuple(Dependency(p, draw(st.sampled_from([Fixed(0), Fixed(0), Fixed(2),
-                                                          Empirical((0, 1))]))) for p in preds)
+                                                          Empirical((0, 1)), Uniform(0, 2)])))
+                      for p in preds)
         vehicles = tuple(draw(st.lists(st.sampled_from(vids), unique=True, max_size=2))
                          if vids else [])
         done = draw(st.sampled_from([None] * 6 + [day(-3), day(0)])) if not after else None
@@ -76,7 +77,7 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
             min_interval=draw(st.sampled_from([0.0, 0.0, 1.0, 5.0])),
             stand_down=draw(small),
             available=draw(st.sampled_from([None, None, day(0), day(3), day(-2)])),
-            after=tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=1))),
+            after=tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=2))),
         )
         for vid in vids
     )
