@@ -79,6 +79,18 @@ def _capacities(plan: Plan) -> tuple[int, int, int, int]:
     return events, max(per_vehicle, 1), max(launches, 1), max(launches * most_after, 1)
 
 
+_buffers: dict[str, np.ndarray] = {}
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float array reused from block to block (a fresh one costs its page faults each time);
+    only read by the kernel while this block runs."""
+    buf = _buffers.get(name)
+    if buf is None or buf.shape != shape:
+        buf = _buffers[name] = np.empty(shape)
+    return buf
+
+
 def _draw_arrays(plan: Plan, draws: BlockDraws) -> tuple[Any, ...]:
     acts = draws.activities
     n, n_act = draws.size, len(acts)
@@ -88,16 +100,17 @@ def _draw_arrays(plan: Plan, draws: BlockDraws) -> tuple[Any, ...]:
     lags = np.array(lag_rows, np.float64).reshape(len(lag_rows), n)
     delay = np.array([d.risk_delay for d in acts], np.float64).reshape(n_act, n)
 
-    def padded(rows: list[np.ndarray]) -> np.ndarray:
-        out = np.zeros((n_act, most, n))
+    def padded(name: str, rows: list[np.ndarray]) -> np.ndarray:
+        # Rows past an activity's attempts are never read, so they need no filling.
+        out = _buffer(name, (n_act, most, n))
         for a, r in enumerate(rows):
             out[a, : len(r)] = r
         return out
 
-    duration = padded([d.duration for d in acts])
-    launch_u = padded([d.launch_u for d in acts])
-    success_u = padded([d.success_u for d in acts])
-    rebuild = padded([d.rebuild for d in acts])
+    duration = padded("duration", [d.duration for d in acts])
+    launch_u = padded("launch_u", [d.launch_u for d in acts])
+    success_u = padded("success_u", [d.success_u for d in acts])
+    rebuild = padded("rebuild", [d.rebuild for d in acts])
     risk_time = np.asarray(draws.risk_time, np.float64).reshape(-1, n)
     most_sd = max((sd.shape[0] for sd in draws.stand_down), default=1)
     stand_down = np.zeros((len(draws.stand_down), most_sd, n))
