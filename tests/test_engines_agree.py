@@ -54,3 +54,14 @@ def test_an_unknown_engine_is_refused() -> None:
 @given(scenario=tie_scenarios(), seed=st.integers(0, 2**31 - 1))
 def test_generated_scenarios_rich_in_ties(scenario: Scenario, seed: int) -> None:
     assert_same_outcomes(scenario, seed=seed, block=0, size=60)
+
+
+def test_precision_runs_agree_across_engines_and_workers() -> None:
+    # --precision adds rounds of blocks; with workers the compiled engine's first block of each
+    # round runs in the parent process.
+    scenario = load_scenario(ROOT / "scenarios/examples/quickstart.yaml")
+    a = run(scenario, trials=1000, seed=8, workers=1, engine="des", precision=0.02)
+    b = run(scenario, trials=1000, seed=8, workers=2, engine="fast", precision=0.02)
+    assert a.trials == b.trials > 1000
+    assert np.array_equal(a.finish_days, b.finish_days)
+    assert np.array_equal(a.waited_for, b.waited_for)
