@@ -68,13 +68,15 @@ def goal_distribution(res: Results) -> dict[str, Any]:
 def activity_stats(res: Results) -> pd.DataFrame:
     """One row per activity (index: id, scenario order).
 
-    Columns: name, planned (date or None), one per percentile level (p10, p50, p70, p80, p90 by
-    default: finish dates, None = that share never finishes), p_finish_by_deadline (the goal's
-    deadline), p_never, mean_attempts.
+    Columns: name, status (what happened before as_of: "done on DATE", "in flight since
+    DATE", "lost on DATE", "failed on DATE", "partial on DATE"; '' for none), planned (date or
+    None), one per percentile level (p10, p50, p70, p80, p90 by default: finish dates, None =
+    that share never finishes), p_finish_by_deadline (the goal's deadline), p_never,
+    mean_attempts (those before as_of included).
     """
     table = res.activity_table()
     table.insert(1, "planned", [a.planned for a in res.scenario.activities])
-    columns = ["name", "planned", *(f"p{q}" for q in res.percentile_levels),
+    columns = ["name", "status", "planned", *(f"p{q}" for q in res.percentile_levels),
                "p_finish_by_deadline", "p_never", "mean_attempts"]
     return table[columns]
 

@@ -96,7 +96,7 @@ class BlockOutcome:
     first_ready: np.ndarray  # ready time of the first attempt (risk delays included)
     ready: np.ndarray  # ready time of the last attempt
     start: np.ndarray  # start (or launch) time of the last attempt
-    attempts: np.ndarray  # attempts made (0: done before as_of, or never ready)
+    attempts: np.ndarray  # attempts the engine made (0: done before as_of, or never ready)
     driver: np.ndarray  # DRIVER_* code or a predecessor's index
     waited_for: np.ndarray  # a vehicle `after` activity whose finish set the last launch, or -1
 

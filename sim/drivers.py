@@ -138,15 +138,16 @@ def _block_inputs(scenario: Scenario, draws: BlockDraws) -> dict[str, Input]:
         if not f.distribution.is_fixed:
             out[f.id] = ("factor", f.id, draws.factors[f.id])
     for act, d in zip(scenario.activities, draws.activities, strict=True):
-        if act.done is not None:
-            continue  # finished before as_of: its draws are never used
+        if act.settled:
+            continue  # finished or lost before as_of: its draws are never used
         scale = np.ones(draws.size)
         for fid in act.factors:
             scale = scale * draws.factors[fid]
         scale = np.where(scale != 0, scale, 1.0)
         if not act.duration.is_fixed:
             out[f"{act.id}.duration"] = ("duration", act.id, d.duration[0] / scale)
-        if act.planned is not None and act.slip is not None and not act.slip.is_fixed:
+        if (act.planned is not None and act.slip is not None and not act.slip.is_fixed
+                and not act.under_way):  # after a failure the floor is not planned + slip
             slip = (d.ready_floor - scenario.days_from_as_of(act.planned)) / scale
             out[f"{act.id}.slip"] = ("slip", act.id, slip)
         for dep, lag in zip(act.after, d.lags, strict=True):

@@ -67,6 +67,9 @@ class Activity:
     on_failure: OnFailure | None = None
     factors: tuple[str, ...] = ()
     done: date | None = None
+    failed: date | None = None  # an attempt failed on this date
+    launched: date | None = None  # in flight since this date
+    partial: date | None = None  # finished short of the goal's need on this date
     source: str | None = None
 
     @property
@@ -76,6 +79,60 @@ class Activity:
     @property
     def attempts(self) -> int:
         return self.on_failure.attempts if self.on_failure else 1
+
+    @property
+    def finished_on(self) -> date | None:
+        """The day it finished before as_of (done, or a partial outcome), else None."""
+        return self.done or self.partial
+
+    @property
+    def attempts_made(self) -> int:
+        """Attempts over before as_of that the engine does not make: the finished one of a
+        done (or partial) activity, and a recorded failure. Added to the engine's count, so
+        the attempts column counts what happened."""
+        failures = 1 if self.failed is not None else 0
+        if self.finished_on is not None:
+            return 1 + failures
+        return failures  # in flight: the engine counts the attempt under way
+
+    @property
+    def attempts_left(self) -> int:
+        """Attempts the engine may still make: 0 when a failure used the last one (lost);
+        one for a mission in flight (its attempt is under way). A finished one makes none,
+        but keeps its count, so its draws have the rows the plan says."""
+        if self.launched is not None and self.finished_on is None:
+            return 1
+        failures = 1 if self.failed is not None and self.finished_on is None else 0
+        return self.attempts - failures
+
+    @property
+    def lost(self) -> bool:
+        return self.finished_on is None and self.attempts_left <= 0
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left to forecast: finished (done, partial) or lost before as_of."""
+        return self.finished_on is not None or self.lost
+
+    @property
+    def under_way(self) -> bool:
+        """A recorded failure or launch: its predecessors have evidently finished, so it no
+        longer waits for them."""
+        return self.finished_on is None and (self.failed is not None or
+                                             self.launched is not None)
+
+    @property
+    def status(self) -> str:
+        """What happened before as_of, in words, for tables ('' when nothing did)."""
+        if self.done is not None:
+            return f"done on {self.done}"
+        if self.partial is not None:
+            return f"partial on {self.partial}"
+        if self.launched is not None:
+            return f"in flight since {self.launched}"
+        if self.failed is not None:
+            return f"lost on {self.failed}" if self.lost else f"failed on {self.failed}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +158,8 @@ class Risk:
     delay: AnyDistribution | None = None
     applies_to: tuple[str, ...] = ()
     cancels: tuple[str, ...] = ()
+    occurred: date | None = None  # happened: applied at as_of, never drawn
+    expired: date | None = None  # can no longer happen: never drawn
     source: str | None = None
 
 

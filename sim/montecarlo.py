@@ -18,7 +18,7 @@ from tqdm import tqdm
 from . import __version__
 from .blocks import OUTCOME_DTYPES, BlockOutcome
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
-from .goal import goal_times
+from .goal import scenario_goal_times
 from .model import Scenario
 from .results import Z95, Results, day_index, wilson_interval
 from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed
@@ -38,8 +38,16 @@ def simulate_block(
     scenario: Scenario, plan: Plan, seed: int, block: int, size: int,
     engine: str = DEFAULT_ENGINE,
 ) -> BlockOutcome:
-    """Draw and run one block: the unit of work, identical wherever it runs."""
-    return run_block(plan, draw_block(scenario, seed, block, size), engine)
+    """Draw and run one block: the unit of work, identical wherever it runs.
+
+    The engines count the attempts they make; the ones recorded as over before as_of (a
+    done mission's, a failure) are added here, so the count is what happened.
+    """
+    out = run_block(plan, draw_block(scenario, seed, block, size), engine)
+    made = np.array([a.attempts_made for a in scenario.activities], np.int8)
+    if made.any():
+        out.attempts += made
+    return out
 
 
 # Set once per worker process by the pool's initializer, so the scenario is sent once.
@@ -157,7 +165,7 @@ def run(
             if precision is None:
                 break
             finish = store.arrays["finish"]
-            goal = goal_times(scenario.goal.requires, finish, scenario.activity_index)
+            goal = scenario_goal_times(scenario, finish)
             met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
             more = _trials_for_precision(met, done, precision)
             if more <= done or done >= max_trials:
@@ -168,7 +176,7 @@ def run(
     return Results(
         scenario=scenario,
         seed=seed,
-        goal_days=goal_times(scenario.goal.requires, a["finish"], scenario.activity_index),
+        goal_days=scenario_goal_times(scenario, a["finish"]),
         finish_days=a["finish"],
         first_ready_days=a["first_ready"],
         ready_days=a["ready"],

@@ -184,7 +184,7 @@ def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
     results' percentiles (P10-P90 by default), P50 mark, the announced (`planned`) date, the
     deadline, and P(never) on the right where it exceeds 0.5%."""
     table = res.activity_table()
-    acts = [a for a in res.scenario.activities if a.done is None]
+    acts = [a for a in res.scenario.activities if not a.settled]
     ax = _new_axes(ax, (10, 1.2 + 0.42 * max(len(acts), 3)))
     base = res.scenario.as_of
     start, end = _horizon(res, [a.planned for a in acts])
@@ -219,7 +219,10 @@ def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
         never_labels.append(f"never {_pct(pn)}" if pn > NEGLIGIBLE_NEVER else "")
     _mark_deadline(ax, res.scenario.goal.deadline)
     ax.axvline(_num(base), color=GREY, lw=1, ls=":")
-    ax.set_yticks(range(len(acts)), [_short(a.name) for a in reversed(acts)], fontsize=9)
+    # A mission under way says so (done and lost ones are not drawn: nothing to forecast).
+    labels = [_short(a.name) + (" (in flight)" if a.launched else " (failed once)"
+                                if a.failed else "") for a in reversed(acts)]
+    ax.set_yticks(range(len(acts)), labels, fontsize=9)
     ax.set_ylim(-0.7, len(acts) - 0.3)
     # P(never) as tick labels of a twin axis, so constrained layout makes room for them.
     never_ax = ax.twinx()
@@ -419,7 +422,7 @@ def standard_figures(res: Results, drivers: pd.DataFrame | None = None,
     from . import analysis  # imported here: analysis must never need plotting
 
     labels = {a.id: a.name for a in res.scenario.activities}
-    n_rows = sum(a.done is None for a in res.scenario.activities)
+    n_rows = sum(not a.settled for a in res.scenario.activities)
     crit = analysis.criticality(res) if criticality is None else criticality
     n_crit = int((crit > 0).sum())
     specs: list[tuple[str, tuple[float, float], Callable[[Axes], Axes]]] = [

@@ -168,20 +168,27 @@ def _headline(res: Results) -> str:
 def _milestones(res: Results) -> str:
     stats = analysis.activity_stats(res)
     keys = [f"p{q}" for q in res.percentile_levels]
-    rows = [
-        (f"<code>{_e(aid)}</code>", _e(r["name"]), _date(r["planned"], ""),
-         *(_date(r[q]) for q in keys),
-         _pct(r["p_finish_by_deadline"]), _pct(r["p_never"]), f"{r['mean_attempts']:.2f}")
-        for aid, r in stats.iterrows()
-    ]
+    rows = []
+    for act, (aid, r) in zip(res.scenario.activities, stats.iterrows(), strict=True):
+        attempts = f"{r['mean_attempts']:.2f}"
+        if act.finished_on is not None or act.lost:
+            # Settled before as_of: nothing left to forecast, so no percentages over nothing.
+            word = "lost" if act.lost else ("partial" if act.partial else "done")
+            cells: list[str] = [_e(word)] * (len(keys) + 2) + [f"{r['mean_attempts']:.0f}"]
+        else:
+            cells = [*(_date(r[q]) for q in keys), _pct(r["p_finish_by_deadline"]),
+                     _pct(r["p_never"]), attempts]
+        rows.append((f"<code>{_e(aid)}</code>", _e(r["name"]), _date(r["planned"], ""),
+                     _e(r["status"]), *cells))
     n = len(keys)
-    headers = ["id", "activity", "announced", *(q.upper() for q in keys),
-               f"P(by {res.scenario.goal.deadline})", "P(never)", "mean attempts"]
+    headers = ["id", "activity", "announced", "status", *(q.upper() for q in keys),
+               f"P(by {res.scenario.goal.deadline})", "P(never)", "attempts"]
     return ("<h3>Milestones</h3><p class=note>Finish dates (" + "/".join(q.upper() for q in keys)
             + ": reached by then in " + "/".join(q[1:] for q in keys) + "% of trials; "
-            "<i>never</i>: that share of trials never finishes). Done "
-            "activities show their recorded date.</p>"
-            + _table(headers, rows, numeric=range(3 + n, 6 + n), dates=range(2, 3 + n)))
+            "<i>never</i>: that share of trials never finishes). Status: what had happened by "
+            "the data date; a mission done or lost shows that instead of a forecast. Attempts: "
+            "the mean number made, those before the data date included.</p>"
+            + _table(headers, rows, numeric=range(4 + n, 7 + n), dates=[2, *range(4, 4 + n)]))
 
 
 def _breakdown(res: Results) -> str:
@@ -252,13 +259,13 @@ def _source_ref(key: str | None) -> str:
 def _activity_row(a: Activity) -> tuple[str, ...]:
     """Cells for one activity, several facts per cell (a ten-column table does not fit a page)."""
     # Built as HTML (dates kept on one line); the other cells are escaped text.
-    when = [f"done <span class=nw>{a.done}</span>"] if a.done else (
+    when = [f"{_e(a.status)}"] if a.status else (
         ([f"planned <span class=nw>{a.planned}</span>"] if a.planned else [])
         + ([f"slip: {_e(_dist(a.slip))}"] if a.slip else []))
     after = [d.id + (f" + {_dist(d.lag)}" if not d.lag.is_fixed or d.lag.mean else "")
              for d in a.after]
     work = []
-    if not a.done:
+    if not a.finished_on:
         if not a.duration.is_fixed or a.duration.mean:
             work.append(f"duration: {_dist(a.duration)}")
         if a.vehicles:

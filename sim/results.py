@@ -79,7 +79,7 @@ class Results:
     first_ready_days: np.ndarray  # ready time of the first attempt
     ready_days: np.ndarray  # ready time of the last attempt
     start_days: np.ndarray  # start (launch) time of the last attempt
-    attempts: np.ndarray  # int8: attempts made (0: done before as_of, or never ready)
+    attempts: np.ndarray  # int8: attempts made, those before as_of included (0: never ready)
     driver: np.ndarray  # int16: what set the first ready time (see sim.blocks DRIVER_*)
     # int16: for a launch, the vehicle `after` activity (its index) whose finish set the launch
     # time of the last attempt; -1 when the vehicle was usable before that.
@@ -133,7 +133,9 @@ class Results:
         return self.finish_days[:, self.scenario.activity_index[activity_id]]
 
     def activity_table(self) -> pd.DataFrame:
-        """One row per activity: P(finish by deadline), P(never), mean attempts, percentiles."""
+        """One row per activity: status (what happened before as_of, in words: "done on
+        DATE", "in flight since DATE", "lost on DATE", ...; '' when nothing did), P(finish by
+        deadline), P(never), mean attempts (those before as_of included), percentiles."""
         import pandas as pd
 
         return pd.DataFrame(self._activity_rows()).set_index("id")
@@ -145,6 +147,7 @@ class Results:
             row: dict[str, Any] = {
                 "id": act.id,
                 "name": act.name,
+                "status": act.status,
                 "p_finish_by_deadline": float((day_index(days) <= self.deadline_day).mean()),
                 "p_never": float(np.isinf(days).mean()),
                 "mean_attempts": float(self.attempts[:, j].mean()),
@@ -200,6 +203,7 @@ class Results:
 
         activities = {
             row["id"]: {
+                "status": row["status"],
                 "p_finish_by_deadline": row["p_finish_by_deadline"],
                 "p_never": row["p_never"],
                 "mean_attempts": row["mean_attempts"],

@@ -114,10 +114,14 @@ def _draw_risks(
     risk_time = np.full((len(scenario.risks), size), np.inf)
     delays: dict[str, np.ndarray] = {}
     for r, risk in enumerate(scenario.risks):
-        u = stream(seed, block, "risk", risk.id, "occurs").random(BLOCK_SIZE)[:size]
-        if risk.probability is not None:
+        if risk.occurred is not None or risk.expired is not None:
+            # What happened is not drawn again: it takes effect at as_of, or never.
+            risk_time[r] = 0.0 if risk.occurred is not None else np.inf
+        elif risk.probability is not None:
+            u = stream(seed, block, "risk", risk.id, "occurs").random(BLOCK_SIZE)[:size]
             risk_time[r] = np.where(u < risk.probability, 0.0, np.inf)
         else:
+            u = stream(seed, block, "risk", risk.id, "occurs").random(BLOCK_SIZE)[:size]
             risk_time[r] = _hazard_time_days(risk.annual_probability or 0.0, u)
         if risk.delay is not None:
             rng = _lazy(seed, block, "risk", risk.id, "delay")
@@ -155,8 +159,8 @@ def _draw_activity(
     scale = np.full(size, scenario.days_per_unit)
     for fid in act.factors:
         scale = scale * factors[fid]
-    n_attempts = act.attempts
-    if act.planned is not None and act.done is None:
+    n_attempts = act.attempts  # drawn for every attempt, so a status keeps the streams
+    if act.planned is not None and act.finished_on is None:
         slip = _draw(act.slip, rng("slip"), 1, size)[0] * scale if act.slip else 0.0
         ready_floor = scenario.days_from_as_of(act.planned) + slip + np.zeros(size)
     else:
@@ -171,14 +175,35 @@ def _draw_activity(
     # A uniform the engines never read is not drawn: launch_u is read only for launches, and
     # success_u only decides something when success < 1 (u < 1 always holds).
     never_read = np.zeros((n_attempts, size))
+    duration = _draw(act.duration, rng("duration"), n_attempts, size) * scale
+    launch_u = (rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
+                if act.vehicles else never_read)
+    success_u = (rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
+                 if act.success < 1 else never_read)
+    if act.under_way:
+        # What happened replaces the waiting: no lags, and the engine sees only the attempts
+        # left (the plan says the same, sim.engine.plan).
+        lags = []
+        if act.launched is not None:
+            # In flight: a plain attempt from as_of whose length is what remains of the flight
+            # (0 + x == x, so it finishes on launched + duration exactly).
+            rest = scenario.days_from_as_of(act.launched) + duration[:1]
+            duration, launch_u, success_u = np.maximum(rest, 0.0), never_read[:1], success_u[:1]
+            rebuild = np.zeros((0, size))
+        else:
+            made = act.attempts_made
+            assert act.failed is not None
+            if act.attempts_left > 0:
+                after_failure = scenario.days_from_as_of(act.failed) + rebuild[made - 1]
+                ready_floor = np.maximum(ready_floor, after_failure)
+            duration, launch_u, success_u = duration[made:], launch_u[made:], success_u[made:]
+            rebuild = rebuild[made:]
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
-        duration=_draw(act.duration, rng("duration"), n_attempts, size) * scale,
-        launch_u=(rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
-                  if act.vehicles else never_read),
-        success_u=(rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
-                   if act.success < 1 else never_read),
+        duration=duration,
+        launch_u=launch_u,
+        success_u=success_u,
         rebuild=rebuild,
         risk_delay=delay_by_activity.get(act.id, np.zeros(size)),
     )

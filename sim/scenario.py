@@ -224,6 +224,11 @@ class _Builder(Checker):
         if "delay" not in f and "cancels" not in f:
             self.problem(path, "needs delay (with applies_to) or cancels, got neither")
         kw = self.read(f, path, "risk")
+        for key in ("occurred", "expired"):
+            self.not_after_as_of(kw[key], path + (key,))
+        if kw["occurred"] is not None and kw["expired"] is not None:
+            self.problem(path + ("expired",), "cannot go with occurred (a risk that happened "
+                                              "cannot also have expired), got both")
         return self.make(Risk, before, id=ident, **_default_name(kw, ident))
 
     def activity(self, ident: str, value: Any, path: Path) -> Activity | None:
@@ -240,10 +245,26 @@ class _Builder(Checker):
         if isinstance(announced, date) and self.as_of is not None and announced > self.as_of:
             self.problem(path + ("announced",), f"must be on or before as_of ({self.as_of}), "
                                                 f"got {announced}")
-        done = kw["done"]
-        if isinstance(done, date) and self.as_of is not None and done > self.as_of:
-            self.problem(path + ("done",), f"must be on or before as_of ({self.as_of}), got {done}")
+        for key in ("done", "failed", "launched", "partial"):
+            self.not_after_as_of(kw[key], path + (key,))
+        if kw["done"] is not None and kw["partial"] is not None:
+            self.problem(path + ("partial",), "cannot go with done (a partial outcome is how "
+                                              "it finished), got both")
+        if kw["launched"] is not None:
+            for key, what in (("vehicle", "a vehicle (it is a launch)"),
+                              ("duration", "a duration (the flight it is on)")):
+                if key not in f:
+                    self.problem(path + ("launched",), f"needs {what}, got no {key}")
+        failed, launched = kw["failed"], kw["launched"]
+        if isinstance(failed, date) and isinstance(launched, date) and failed > launched:
+            self.problem(path + ("failed",), f"must be before launched ({launched}) (the "
+                                             f"flight under way is a later attempt), got {failed}")
         return self.make(Activity, before, id=ident, **_default_name(kw, ident))
+
+    def not_after_as_of(self, value: Any, path: Path) -> None:
+        """A recorded event (done, failed, occurred, ...) cannot be after the status date."""
+        if isinstance(value, date) and self.as_of is not None and value > self.as_of:
+            self.problem(path, f"must be on or before as_of ({self.as_of}), got {value}")
 
     def slip_rules(self, value: Any, path: Path) -> str | None:
         """The rules file named by `slip_rules:`, relative to the file that names it."""

@@ -87,6 +87,10 @@ FORMAT: dict[str, tuple[Key, ...]] = {
         Key("applies_to", "ids", "Activities it delays.", args=_ids("activity")),
         Key("cancels", "ids", "Activities that never finish if not finished when it occurs.",
             args=_ids("activity")),
+        Key("occurred", "date", "It has happened, on this date (on or before as_of): not drawn "
+            "again; its delay or cancellation applies at as_of."),
+        Key("expired", "date", "It can no longer happen, since this date (on or before as_of): "
+            "not drawn, no effect."),
         Key("source", "source", "A key of sources."),
     ),
     "activity": (
@@ -109,6 +113,14 @@ FORMAT: dict[str, tuple[Key, ...]] = {
         Key("factors", "ids", "Factors that multiply its duration, slip, lags and rebuild.",
             args=_ids("factor")),
         Key("done", "date", "Already finished on this date (on or before as_of)."),
+        Key("failed", "date", "An attempt failed on this date (on or before as_of): with "
+            "attempts left the next is ready rebuild later (and not before planned + slip), "
+            "otherwise it never finishes (lost)."),
+        Key("launched", "date", "In flight since this launch date (on or before as_of): the rest "
+            "of duration runs from it, no vehicle needed, success still drawn; a failure in "
+            "flight ends it (a replacement is a new activity)."),
+        Key("partial", "date", "Finished on this date (on or before as_of) short of what the "
+            "goal needs: its successors go on, but the goal never counts it."),
         Key("source", "source", "A key of sources."),
     ),
     "goal": (

@@ -111,14 +111,14 @@ def _summary(ws: Worksheet, res: Results, digest: str) -> None:
 def _missions(ws: Worksheet, res: Results) -> None:
     stats = activity_stats(res)
     keys = [f"p{q}" for q in res.percentile_levels]
-    names = ["id", "name", "planned", *(k.upper() for k in keys),
+    names = ["id", "name", "status", "planned", *(k.upper() for k in keys),
              f"P(by {res.scenario.goal.deadline.isoformat()})", "P(never)", "mean attempts",
              "source"]
-    _header(ws, names, [22, 40, 12, *(12 for _ in keys), 16, 10, 14, 26])
+    _header(ws, names, [22, 40, 24, 12, *(12 for _ in keys), 16, 10, 14, 26])
     sources = {a.id: a.source for a in res.scenario.activities}
     for i, (aid, r) in enumerate(stats.iterrows(), start=2):
         values: list[tuple[Any, str | None]] = [
-            (aid, None), (r["name"], None), (r["planned"], "planned"),
+            (aid, None), (r["name"], None), (r["status"], None), (r["planned"], "planned"),
             *((r[k], DATE_FORMAT) for k in keys),
             (r["p_finish_by_deadline"], PERCENT_FORMAT), (r["p_never"], PERCENT_FORMAT),
             (r["mean_attempts"], "0.00"), (sources.get(str(aid)), None)]

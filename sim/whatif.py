@@ -63,7 +63,7 @@ def controls(scenario: Scenario) -> list[Control]:
         out.append(Control(("vehicles", v.id, "reliability"), "probability", "reliability",
                            v.reliability, f"vehicle: {v.name}", v.source))
     for a in scenario.activities:
-        if a.done is not None:
+        if a.settled:
             continue
         group = f"mission: {a.name}"
         if a.planned is not None:
@@ -232,6 +232,6 @@ def _png(draw: Callable[[Any], Any], size: tuple[float, float]) -> bytes:
 
 def figures(res: Results) -> tuple[bytes, bytes]:
     """PNGs of the goal-date histogram with its S-curve, and of the schedule chart."""
-    rows = sum(a.done is None for a in res.scenario.activities)
+    rows = sum(not a.settled for a in res.scenario.activities)
     return (_png(lambda ax: plot_goal_histogram(res, ax), (8.5, 4.6)),
             _png(lambda ax: plot_schedule(res, ax), (9.5, 1.4 + 0.36 * max(rows, 3))))

@@ -1,6 +1,7 @@
 """Hypothesis strategies for small scenarios rich in exact ties: zero and whole-day durations,
 equal planned dates, shared vehicles and vehicle lists, windows, launch and mission failures,
-reflights, vehicle prerequisites, risks at as_of that delay or cancel, done activities."""
+reflights, vehicle prerequisites, risks at as_of that delay or cancel, done activities, and
+status recorded by as_of (failed, launched, partial; risks that occurred or expired)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
                          if vids else [])
         done = draw(st.sampled_from([None] * 6 + [day(-3), day(0)])) if not after else None
         attempts = draw(st.sampled_from([1, 1, 2, 3]))
+        # What happened by as_of: a failed attempt (with or without attempts left), a mission
+        # in flight (landing before or after as_of), a partial outcome.
+        status = draw(st.sampled_from(["", "", "", "", "failed", "launched", "partial"]))
+        recorded: dict[str, date] = {}
+        if status == "failed":
+            recorded["failed"] = draw(st.sampled_from([day(-1), day(-30)]))
+        elif status == "launched" and vehicles and done is None:
+            recorded["launched"] = draw(st.sampled_from([day(-2), day(-500)]))
+        elif status == "partial" and done is None and not after:
+            recorded["partial"] = day(-3)
         activities.append(Activity(
             id=aid, name=aid,
             after=after,
@@ -69,6 +80,7 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
             on_failure=OnFailure(attempts, draw(small)) if attempts > 1 else None,
             factors=("pace",) if factors and draw(st.booleans()) else (),
             done=done,
+            **recorded,
         ))
     vehicles = tuple(
         Vehicle(
@@ -85,8 +97,10 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
     for r in range(draw(st.integers(0, 2))):
         cancels = tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=2)))
         if draw(st.booleans()):
+            happened = draw(st.sampled_from([{}, {}, {"occurred": day(-5)},
+                                             {"expired": day(-5)}]))
             risks.append(Risk(f"r{r}", "risk", probability=draw(st.sampled_from([0.5, 1.0])),
-                              delay=draw(small), cancels=cancels,
+                              delay=draw(small), cancels=cancels, **happened,
                               applies_to=tuple(draw(st.lists(st.sampled_from(ids), unique=True,
                                                              max_size=2)))))
         else:

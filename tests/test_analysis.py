@@ -337,7 +337,7 @@ def test_goal_distribution_and_activity_stats():
     assert g["percentiles"] == res.percentiles and g["deadline"] == day(45)
     stats = activity_stats(res)
     assert list(stats.index) == ["a", "b", "slack"]
-    assert list(stats.columns) == ["name", "planned", "p10", "p50", "p70", "p80", "p90",
+    assert list(stats.columns) == ["name", "status", "planned", "p10", "p50", "p70", "p80", "p90",
                                    "p_finish_by_deadline", "p_never", "mean_attempts"]
     assert stats.loc["slack", "p10"] == day(1)  # done at day 1 unless the harmless risk hits
     assert stats["planned"].isna().all()

@@ -530,6 +530,48 @@ CASES = [
         goal: {name: g, deadline: 2030-01-01, requires: a}
         """, (5, "activities.a.done", "must be on or before as_of (2026-01-01), got 2026-06-01"),
         (6, "activities.b.done", "got 2026-07-01"), cli_run=True),
+    case("status_after_as_of", """
+        scenario: t
+        as_of: 2026-01-01
+        vehicles: {v: {}}
+        activities:
+          a:
+            failed: 2026-03-01
+          b: {vehicle: v, duration: 2, launched: 2026-02-01, partial: 2026-05-01}
+        risks:
+          r: {probability: 0.5, cancels: [a], occurred: 2027-01-01}
+          q: {probability: 0.5, cancels: [a], expired: 2026-02-02}
+        goal: {name: g, deadline: 2030-01-01, requires: a}
+        """, (6, "activities.a.failed", "must be on or before as_of (2026-01-01), got 2026-03-01"),
+        (7, "activities.b.launched", "must be on or before as_of (2026-01-01), got 2026-02-01"),
+        (7, "activities.b.partial", "got 2026-05-01"),
+        (9, "risks.r.occurred", "must be on or before as_of (2026-01-01), got 2027-01-01"),
+        (10, "risks.q.expired", "got 2026-02-02"), cli_run=True),
+    case("launched_without_vehicle_or_duration", """
+        scenario: t
+        as_of: 2026-01-01
+        vehicles: {v: {}}
+        activities:
+          a:
+            launched: 2025-12-01
+          b: {vehicle: v, launched: 2025-12-01}
+        goal: {name: g, deadline: 2030-01-01, requires: a}
+        """, (6, "activities.a.launched", "needs a vehicle (it is a launch), got no vehicle"),
+        (6, "activities.a.launched", "needs a duration (the flight it is on), got no duration"),
+        (7, "activities.b.launched", "needs a duration"), cli_run=True),
+    case("status_contradictions", """
+        scenario: t
+        as_of: 2026-01-01
+        vehicles: {v: {}}
+        activities:
+          a: {done: 2025-01-01, partial: 2025-01-01}
+          b: {vehicle: v, duration: 1, launched: 2025-06-01, failed: 2025-07-01}
+        risks:
+          r: {probability: 0.5, cancels: [a], occurred: 2025-01-01, expired: 2025-01-01}
+        goal: {name: g, deadline: 2030-01-01, requires: a}
+        """, (5, "activities.a.partial", "cannot go with done"),
+        (6, "activities.b.failed", "must be before launched (2025-06-01)"),
+        (8, "risks.r.expired", "cannot go with occurred")),
     case("slip_without_planned", """
         scenario: t
         as_of: 2026-01-01

@@ -72,7 +72,7 @@ def slip_warnings(scenario: Scenario, rules: SlipRules | None) -> list[tuple[str
     risky = {aid for r in scenario.risks if r.delay is not None for aid in r.applies_to}
     for act in scenario.activities:
         slip = act.slip
-        if not isinstance(slip, CalibratedSlip) or act.done is not None:
+        if not isinstance(slip, CalibratedSlip) or act.finished_on is not None:
             continue
         path = f"activities.{act.id}.slip"
         rule = rules.groups.get(slip.group) if rules else None
@@ -98,11 +98,30 @@ def slip_warnings(scenario: Scenario, rules: SlipRules | None) -> list[tuple[str
     return out
 
 
+def overdue_warnings(scenario: Scenario) -> list[tuple[str, str]]:
+    """(field path, message) for each plan already past at as_of whose slip is not conditioned
+    on the time elapsed: the engine would make it ready at once (plus a slip drawn as if the
+    plan were new)."""
+    out = []
+    for act in scenario.activities:
+        if (act.planned is None or act.planned >= scenario.as_of or act.finished_on
+                or act.under_way or isinstance(act.slip, CalibratedSlip)):
+            continue
+        out.append((f"activities.{act.id}.planned",
+                    f"planned {act.planned} is before as_of {scenario.as_of} and the slip is "
+                    "not overdue-aware, so the plan counts as due at once; give it "
+                    "slip: {reference_class: GROUP}, record what happened (done, failed, "
+                    "launched) or state the new plan"))
+    return out
+
+
 def scenario_warnings(scenario: Scenario) -> list[Problem]:
-    """`slip_warnings` located in the scenario's file (after `extends`), for `ilrs validate`."""
+    """`slip_warnings` and `overdue_warnings` located in the scenario's file (after
+    `extends`), for `ilrs validate`."""
     from ..scenario import _atomic  # the loader imports this module: import on use
 
-    if scenario.path is None or scenario.slip_rules is None:
+    found = overdue_warnings(scenario)
+    if scenario.path is None or (scenario.slip_rules is None and not found):
         return []
     problems: list[Problem] = []
     text = read_text(scenario.path, problems)
@@ -110,10 +129,12 @@ def scenario_warnings(scenario: Scenario) -> list[Problem]:
     doc = None if doc is None else resolve_extends(doc, problems, _atomic)
     if doc is None:
         return []
-    file, _ = doc.where(("slip_rules",))
-    rules = read_rules(os.path.join(os.path.dirname(file), scenario.slip_rules))
+    if scenario.slip_rules is not None:
+        file, _ = doc.where(("slip_rules",))
+        rules = read_rules(os.path.join(os.path.dirname(file), scenario.slip_rules))
+        found = slip_warnings(scenario, rules) + found
     out = []
-    for path, message in slip_warnings(scenario, rules):
+    for path, message in found:
         parts = tuple(path.split("."))
         where, line = doc.where(parts)
         out.append(Problem(where, line, path, "warning: " + message))

@@ -169,8 +169,9 @@ class _Trial:
         return ready
 
     def start(self, a: int) -> None:
-        """All predecessors have finished: work out the ready time and make the first attempt."""
-        if self.cancelled_at[a] < INF:
+        """All predecessors have finished: work out the ready time and make the first attempt
+        (none when no attempts are left: a lost mission never starts)."""
+        if self.cancelled_at[a] < INF or self.plan.activities[a].attempts == 0:
             return
         ready = self.first_ready(a)
         if self.plan.activities[a].vehicles:

@@ -291,7 +291,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
             x, y = tk_f[sp, 0], tk_f[sp, 1]
 
             if task == T_START:
-                if cancelled_at[a] < INF:
+                if cancelled_at[a] < INF or attempts[a] == 0:  # cancelled, or lost
                     continue
                 # first_ready: the latest of as_of, planned + slip, predecessors + lags
                 ready, driver = 0.0, DRIVER_AS_OF

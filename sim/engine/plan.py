@@ -16,7 +16,7 @@ class ActivityPlan:
     vehicles: tuple[int, ...]
     window: tuple[float, float] | None  # (period, anchor) in days
     success: float
-    attempts: int
+    attempts: int  # attempts the engine may make (0: lost, never starts)
     done_at: float | None
     tie: tuple[float, int]  # queue order among simultaneous requests
 
@@ -49,14 +49,18 @@ class Plan:
             if a.window is not None:
                 window = (a.window.period * dpu, scenario.days_from_as_of(a.window.anchor))
             planned = scenario.days_from_as_of(a.planned) if a.planned else INF
+            in_flight = a.launched is not None and a.finished_on is None
+            finished = a.finished_on
             acts.append(
                 ActivityPlan(
-                    preds=tuple(ai[d.id] for d in a.after),
-                    vehicles=tuple(vi[v] for v in a.vehicles),
-                    window=window,
+                    # A recorded failure or launch: it no longer waits for its predecessors;
+                    # in flight it needs no vehicle and no window (sim.sampling gives the rest).
+                    preds=() if a.under_way else tuple(ai[d.id] for d in a.after),
+                    vehicles=() if in_flight else tuple(vi[v] for v in a.vehicles),
+                    window=None if in_flight else window,
                     success=a.success,
-                    attempts=a.attempts,
-                    done_at=scenario.days_from_as_of(a.done) if a.done else None,
+                    attempts=a.attempts_left,
+                    done_at=scenario.days_from_as_of(finished) if finished else None,
                     tie=(planned, order),
                 )
             )
