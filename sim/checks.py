@@ -178,6 +178,22 @@ class Checker:
         ids = tuple(item for item, _ in items if isinstance(item, str))
         return ids if len(ids) == len(items) else None
 
+    def confidence(self, value: Any, path: Path) -> str | None:
+        from .news import CONFIDENCE
+
+        if value in CONFIDENCE:
+            return str(value)
+        self.problem(path, f"must be one of {', '.join(CONFIDENCE)}, got {show(value)}")
+        return None
+
+    def changes(self, value: Any, path: Path) -> dict[str, Any] | None:
+        """An event's changes to one section (their values are checked as part of the
+        scenario they were merged into)."""
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            return value
+        self.problem(path, f"must be a mapping of id to the fields it changes, got {show(value)}")
+        return None
+
     def source(self, value: Any, path: Path) -> str | None:
         if not isinstance(value, str):
             self.problem(path, f"must be a key of sources, got {show(value)}")

@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
 
+    p_upd = commands.add_parser("update", help="apply a batch of news to a scenario: a new "
+                                "scenario that extends it")
+    p_upd.add_argument("scenario", help="the scenario the news updates")
+    p_upd.add_argument("events", help="the events file: as_of, sources, news")
+    p_upd.add_argument("-o", "--output", type=Path, required=True, help="the scenario to write")
+    p_upd.add_argument("--force", action="store_true", help="replace an existing file")
+
     p_cmp = commands.add_parser("compare", help="several scenarios with the same seed")
     p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
     _simulation_options(p_cmp)
@@ -157,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "app":
             return _app(args)
+        if args.command == "update":
+            from .update import write_update
+
+            write_update(args.scenario, args.events, args.output, force=args.force)
+            print(f"wrote {args.output}")
+            return 0
         if args.command == "schema":
             from .schema import schema_text
 

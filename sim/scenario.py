@@ -152,6 +152,7 @@ class _Builder(Checker):
             "slip_rules": self.opt(top, "slip_rules", (), self.slip_rules),
             "sources": self.sources(top.get("sources", {})),
         }
+        self.opt(top, "news", (), self.news)
         self.unit = head["time_unit"] or "months"
         parts = {key: self.section(top, key) for key in SECTIONS}
         goal = self.opt(top, "goal", (), self.goal)
@@ -192,6 +193,24 @@ class _Builder(Checker):
             self.check_id(key, ("sources", key), "source")
             self.text(text, ("sources", key))
         return {k: str(v) for k, v in value.items()}
+
+    def news(self, value: Any, path: Path) -> None:
+        """The events (already applied by the reader): well formed, dated by as_of."""
+        if not isinstance(value, list):
+            self.problem(path, f"must be a list of events, got {show(value)}")
+            return
+        for i, item in enumerate(value):
+            where = path + (i,)
+            f = self.fields(item, where, keys("event"), required("event"))
+            if f is None:
+                continue
+            kw = self.read(f, where, "event")
+            happened, reported = kw["date"], kw["reported"]
+            self.not_after_as_of(happened, where + ("date",))
+            self.not_after_as_of(reported, where + ("reported",))
+            if isinstance(happened, date) and isinstance(reported, date) and reported < happened:
+                self.problem(where + ("reported",), f"must be on or after date ({happened}), "
+                                                    f"got {reported}")
 
     def factor(self, ident: str, value: Any, path: Path) -> Factor | None:
         dist = self.distribution(value, path, "factor")

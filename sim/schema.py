@@ -65,6 +65,8 @@ FORMAT: dict[str, tuple[Key, ...]] = {
         Key("activities", "section", "Work, launches and milestones.", True,
             args=("activity",)),
         Key("goal", "goal", "What must be finished, by when.", True),
+        Key("news", "news", "Events since the parent's as_of, applied in order over the "
+            "file as merged with its parents (written by ilrs update)."),
     ),
     "vehicle": (
         Key("name", "text", "Display name (default: the id)."),
@@ -128,6 +130,19 @@ FORMAT: dict[str, tuple[Key, ...]] = {
         Key("deadline", "date", "The goal is met if finished by the end of this day.", True),
         Key("requires", "requirement", "An id, {all: [...]}, {any: [...]} or {at_least: k, "
             "of: [...]}, nested.", True),
+    ),
+    "event": (
+        Key("what", "text", "What happened, in a line.", True),
+        Key("date", "date", "When it happened (on or before as_of).", True),
+        Key("reported", "date", "When it was first reported (on or after date, on or before "
+            "as_of).", True),
+        Key("source", "source", "A key of sources.", True),
+        Key("confidence", "confidence", "confirmed (2+ independent sources), single-source "
+            "or uncertain.", True),
+        Key("activities", "changes", "Activity id -> the fields it changes (merged like a "
+            "variant; null removes a field)."),
+        Key("risks", "changes", "Risk id -> the fields it changes."),
+        Key("vehicles", "changes", "Vehicle id -> the fields it changes."),
     ),
     "window": (
         Key("period", "number", "Time between two opportunities.", True, args=(0.0, True)),
@@ -241,6 +256,10 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
             "type": "object", "properties": {"reference_class": {"type": "string"}},
             "required": ["reference_class"], "additionalProperties": False}]},
         "time_unit": {"enum": ["months", "days", "years"]},
+        "confidence": {"enum": ["confirmed", "single-source", "uncertain"]},
+        "news": {"type": "array", "items": {"$ref": "#/definitions/event"}},
+        "changes": {"type": "object", "propertyNames": {"pattern": _ID},
+                    "additionalProperties": {"type": "object"}},
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "distribution": {"$ref": "#/definitions/distribution"},
         "ids": _ID_OR_IDS,

@@ -283,9 +283,12 @@ def resolve_extends(doc: Document, problems: list[Problem], atomic: Callable[[Pa
     `atomic(path)` says which mappings replace the parent's value whole instead of merging.
     None (with problems) when a parent is missing, unreadable or part of a cycle.
     """
+    from .news import apply_news, own_news  # news merges like a variant: import on use
+
+    news = own_news(doc)  # this file's own events, applied over the merged whole
     chain = chain + ((os.path.realpath(doc.file), doc.file),)  # (identity, name shown)
     if "extends" not in doc.data:
-        return doc
+        return apply_news(doc, news, problems, atomic)
     target = doc.data.pop("extends")
     file, line = doc.where(("extends",))
     if not isinstance(target, str) or not target.strip():
@@ -303,7 +306,11 @@ def resolve_extends(doc: Document, problems: list[Problem], atomic: Callable[[Pa
     if parent is None:
         return None
     parent = resolve_extends(parent, problems, atomic, chain)
-    return None if parent is None else merge(parent, doc, atomic)
+    if parent is None:
+        return None
+    if isinstance(parent.data, dict) and "news" in doc.data:
+        parent.data.pop("news", None)  # the parent's news is applied already; a file lists its own
+    return apply_news(merge(parent, doc, atomic), news, problems, atomic)
 
 
 def merge(parent: Document, child: Document, atomic: Callable[[Path], bool]) -> Document:
