@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_upd.add_argument("-o", "--output", type=Path, required=True, help="the scenario to write")
     p_upd.add_argument("--force", action="store_true", help="replace an existing file")
 
+    p_his = commands.add_parser("history", help="how the forecast moved between data dates, "
+                                "and why (same seed)")
+    p_his.add_argument("scenarios", nargs="+", help="the forecast at each data date")
+    _simulation_options(p_his)
+    p_his.add_argument("--out", type=Path, help="write history.csv, attribution.csv and "
+                       "history.png")
+
     p_cmp = commands.add_parser("compare", help="several scenarios with the same seed")
     p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
     _simulation_options(p_cmp)
@@ -177,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         from . import commands  # analysis and plotting load matplotlib: only when asked for
 
-        handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
-                   "report": commands.report}[args.command]
+        handler = {"run": _run, "compare": commands.compare, "history": commands.history_cmd,
+                   "drivers": commands.drivers, "report": commands.report}[args.command]
         return handler(args)
     except ScenarioError as err:
         print(err, file=sys.stderr)

@@ -132,3 +132,43 @@ def _save(draw: object, stem: Path, size: tuple[float, float]) -> None:
     draw(fig.add_subplot())  # type: ignore[operator]
     for ext in ("png", "svg"):
         fig.savefig(stem.with_suffix(f".{ext}"), dpi=150)
+
+
+def history_cmd(args: argparse.Namespace) -> int:
+    """`ilrs history FILES...`: the forecast at each data date, and each step in parts."""
+    from .history import attribution, history, plot_history
+
+    if args.out is not None:
+        check_output_dir(args.out, args.force)
+    seed = _seed(args)
+    table = history(args.scenarios, trials=args.trials, seed=seed, workers=args.workers,
+                    engine=args.engine)
+    print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
+    print(f"{'data date':<11} {'P(by deadline)':>14} {'95% CI':>17} {'median goal':>12} "
+          f"{'P10-P90':>23}  scenario")
+    for _, row in table.iterrows():
+        ci = f"{_percent(row.ci_lo)}-{_percent(row.ci_hi)}"
+        span = f"{_date(row.goal_p10)}..{_date(row.goal_p90)}"
+        print(f"{row.as_of!s:<11} {_percent(row.p_goal):>14} {ci:>17} {_date(row.goal_p50):>12} "
+              f"{span:>23}  {row.scenario}")
+    parts = []
+    files = list(table.index)
+    for older, newer in zip(files, files[1:], strict=False):
+        steps = attribution(older, newer, trials=args.trials, seed=seed, workers=args.workers,
+                            engine=args.engine)
+        total = steps["delta_met"].sum() / args.trials
+        print(f"\n{Path(older).name} -> {Path(newer).name}: {_percent(steps.attrs['p_before'])}"
+              f" -> {_percent(steps.attrs['p_after'])} ({total * 100:+.1f} points)")
+        for _, s in steps.iterrows():
+            shift = "" if s.delta_p50_days is None or pd.isna(s.delta_p50_days) else (
+                f"{s.delta_p50_days:+.0f} days")
+            print(f"  {s.delta_p * 100:+6.1f} points {shift:>11}  {s.part}")
+        parts.append(steps.assign(step=f"{Path(older).name} -> {Path(newer).name}"))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "history.csv")
+        if parts:
+            pd.concat(parts).to_csv(args.out / "attribution.csv", index=False)
+        plot_history(table, args.out / "history.png")
+        print(f"\nWritten         {args.out}/ (history.csv, attribution.csv, history.png)")
+    return 0
