@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    p_rep.add_argument("--history", nargs="+", default=[], metavar="YAML",
+                       help="earlier forecasts of it (older data dates): a section on how the "
+                       "forecast moved")
     _add_percentiles(p_rep)
     calibration_parsers(commands)
     return parser

@@ -115,8 +115,19 @@ def report(args: argparse.Namespace) -> int:
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
                                        workers=args.workers, percentiles=args.percentiles,
                                        engine=args.engine)
+    past = None
+    if args.history:
+        from .history import attribution, history
+
+        files = [*args.history, args.scenario]
+        table_h = history(files, trials=args.trials, seed=seed, workers=args.workers,
+                          engine=args.engine)
+        order = list(table_h.index)
+        past = (table_h, [attribution(a, b, trials=args.trials, seed=seed, workers=args.workers,
+                                      engine=args.engine) for a, b in zip(order, order[1:],
+                                                                          strict=False)])
     # Rendered first, then written under a temporary name and renamed: never half a file.
-    html = render_report(results, table, comparison, criticality(results))
+    html = render_report(results, table, comparison, criticality(results), past)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_name(f".{args.output.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -150,7 +150,8 @@ def _block_inputs(scenario: Scenario, draws: BlockDraws) -> dict[str, Input]:
                 and not act.under_way):  # after a failure the floor is not planned + slip
             slip = (d.ready_floor - scenario.days_from_as_of(act.planned)) / scale
             out[f"{act.id}.slip"] = ("slip", act.id, slip)
-        for dep, lag in zip(act.after, d.lags, strict=True):
+        waits = () if act.under_way else act.after  # under way: no lags were drawn for it
+        for dep, lag in zip(waits, d.lags, strict=True):
             if not dep.lag.is_fixed:
                 out[f"{act.id}.lag:{dep.id}"] = ("lag", act.id, lag / scale)
     for risk, when in zip(scenario.risks, draws.risk_time, strict=True):

@@ -324,19 +324,55 @@ def _sources(sc: Scenario) -> str:
 
 
 # -- the document ----------------------------------------------------------------------------
-def _nav(variants: bool) -> str:
+def _nav(variants: bool, history: bool = False) -> str:
     sections = [("answer", "The answer"), ("figures", "When the goal is met"),
                 ("missions", "Missions"), ("criticality", "What drives the goal date"),
                 *([("variants", "Variants")] if variants else []),
+                *([("history", "How the forecast moved")] if history else []),
                 ("convergence", "Enough trials?"), ("assumptions", "Assumptions"),
                 ("sources", "Sources")]
     items = "".join(f'<li><a href="#{key}">{title}</a></li>' for key, title in sections)
     return f"<nav><ol>{items}</ol></nav>"
 
 
+def _history_section(history: tuple[pd.DataFrame, list[pd.DataFrame]]) -> str:
+    """The forecast at each data date and each step's parts (:mod:`sim.history`)."""
+    import tempfile
+
+    from .history import plot_history
+
+    table, steps = history
+    rows = [(_e(str(r["as_of"])), _pct(r["p_goal"]), f"{_pct(r['ci_lo'])} to {_pct(r['ci_hi'])}",
+             _date(r["goal_p50"]), f"{_date(r['goal_p10'])} to {_date(r['goal_p90'])}",
+             _e(r["scenario"])) for _, r in table.iterrows()]
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "history.png"
+        plot_history(table, png)
+        data = base64.b64encode(png.read_bytes()).decode()
+    out = ['<section id="history"><h2 class="new-page">How the forecast moved</h2>',
+           f'<figure><img alt="the forecast at each data date" src="data:image/png;base64,'
+           f'{data}"><figcaption>P(goal by deadline) with its 95% interval, and the median '
+           "goal date with its P10-P90 range, at each data date (same seed).</figcaption>"
+           "</figure>",
+           _table(["data date", "P(by deadline)", "95% interval", "median goal date",
+                   "P10 to P90", "scenario"], rows, numeric=[1], dates=[0, 3])]
+    for step in steps:
+        cells = [(_e(r["part"]), _signed(r["delta_p"] * 100) + " points",
+                  "" if r["delta_p50_days"] is None or pd.isna(r["delta_p50_days"])
+                  else f"{r['delta_p50_days']:+.0f} days") for _, r in step.iterrows()]
+        out += [f"<h3>{_pct(step.attrs['p_before'])} → {_pct(step.attrs['p_after'])}: the "
+                "step in parts</h3><p class=note>The new data date alone, then each recorded "
+                "event applied in turn with the same random draws (common random numbers); "
+                "the parts add up to the whole change.</p>",
+                _table(["part", "change in P", "median goal date"], cells, numeric=[1, 2])]
+    return "".join(out) + "</section>"
+
+
 def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison: Any = None,
-                  criticality: pd.Series | None = None) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+                  criticality: pd.Series | None = None,
+                  history: tuple[pd.DataFrame, list[pd.DataFrame]] | None = None) -> str:
+    """The report as an HTML string (see :func:`write_report`); `history`: the table of
+    :func:`sim.history.history` and one :func:`sim.history.attribution` per step."""
     sc = res.scenario
     crit = analysis.criticality(res) if criticality is None else criticality
     figs = standard_figures(res, drivers, crit)
@@ -382,6 +418,8 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
                   _img(fig, "scenario comparison S-curves",
                        "The chance the goal is met by each date, per scenario, same seed."),
                   _comparison_table(comparison), "</section>"]
+    if history is not None:
+        parts.append(_history_section(history))
     parts += [
         '<section id="convergence"><h2>Enough trials?</h2>',
         _img(figs["convergence"], "convergence of the estimate",
@@ -401,7 +439,8 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
         f"goal: {_e(sc.goal.name)} by {d} · P = {_pct(res.probability)} "
         f"({_pct(lo)} to {_pct(hi)}) · data as of {sc.as_of} · {res.trials:,} trials, "
         f"seed {res.seed} · ilrs-sim {_e(version)} · {_e(sc.path or '')} · made {stamp}</p>"
-        f"</header>{_nav(comparison is not None)}" + "".join(parts) + "</body></html>\n"
+        f"</header>{_nav(comparison is not None, history is not None)}" + "".join(parts)
+        + "</body></html>\n"
     )
 
 

@@ -47,3 +47,18 @@ def test_history_command_writes_table_figure_and_attribution(tmp_path: Path) -> 
     assert cli.returncode == 0, cli.stderr
     assert "b's first attempt failed" in cli.stdout
     assert {p.name for p in out.iterdir()} == {"history.csv", "attribution.csv", "history.png"}
+
+
+def test_the_report_has_a_history_section(tmp_path: Path) -> None:
+    from sim.report import render_report
+
+    (tmp_path / "parent.yaml").write_text(PARENT)
+    (tmp_path / "events.yaml").write_text(EVENTS)
+    write_update(tmp_path / "parent.yaml", tmp_path / "events.yaml", tmp_path / "new.yaml")
+    files = [tmp_path / "parent.yaml", tmp_path / "new.yaml"]
+    table = history(files, trials=300, seed=2)
+    steps = [attribution(files[0], files[1], trials=300, seed=2)]
+    html = render_report(run(load_scenario(files[1]), trials=300, seed=2), history=(table, steps))
+    section = html[html.index('<section id="history">'):]
+    assert "How the forecast moved" in section and "b&#x27;s first attempt failed" in section
+    assert '<a href="#history">' in html
