@@ -23,7 +23,8 @@ from sim import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 # The ILRS scenarios (reference/ has its own tests; slip_rules.yaml is the rules they use).
-FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "slip_rules.yaml")
+FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "slip_rules.yaml") + sorted(
+    SCENARIOS.glob("history/*.yaml"))  # the forecast at each data date
 BASELINE = SCENARIOS / "ilrs_baseline.yaml"
 SEED = 1
 N_ORDER = 4000  # trials for the orderings: enough that the compared probabilities differ clearly
@@ -63,7 +64,10 @@ def test_official_plan_is_deterministic_and_meets_the_deadline_as_documented() -
     # Nothing is uncertain: every trial is the same, and nothing fails.
     assert np.all(res.goal_days == res.goal_days[0])
     assert np.all(res.finish_days == res.finish_days[0])
-    assert np.all(np.isfinite(res.finish_days))
+    # Nothing fails from as_of on; what was lost before (Luna-25) stays lost.
+    lost = np.array([a.lost for a in scenario.activities])
+    assert [a.id for a in scenario.activities if a.lost] == ["luna25"]
+    assert np.all(np.isfinite(res.finish_days[:, ~lost])) and np.all(np.isinf(res.finish_days[:, lost]))
     assert res.probability == 1.0
     # Documented path: ILRS-1 (the power supply) launches on Long March 9's maiden flight, the
     # announced mid-2033 (2033 = 1 July), and works 2 months later; that is also when the third
