@@ -131,21 +131,41 @@ def plot_history(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     fig = Figure(figsize=(9, 6.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = pd.to_datetime(table["as_of"])
+    pad = max((x.max() - x.min()) * 0.15, pd.Timedelta(days=30))
+    top.set_xlim(x.min() - pad, x.max() + pad)
     p = table["p_goal"].to_numpy() * 100
     top.errorbar(x, p, yerr=[p - table["ci_lo"] * 100, table["ci_hi"] * 100 - p], fmt="o-",
                  color="#1f5fa8", capsize=4)
     for xi, pi in zip(x, p, strict=True):
         top.annotate(f"{pi:.1f}%", (xi, pi), textcoords="offset points", xytext=(8, 4))
     top.set_ylabel("P(goal by deadline), %")
-    top.set_ylim(0, max(100.0, float(p.max()) + 5))
+    top.set_ylim(0, 100)
     top.set_title("The forecast at each data date (bars: 95% interval)", fontsize=11)
     med = pd.to_datetime(table["goal_p50"])
     lo, hi = pd.to_datetime(table["goal_p10"]), pd.to_datetime(table["goal_p90"])
+    known = pd.concat([med, lo, hi]).dropna()
+    if len(known):  # at least two years shown, so a small move looks small
+        span = max(known.max() - known.min(), pd.Timedelta(days=730))
+        top_y = known.max() + span * 0.25
+        bottom.set_ylim(known.min() - span * 0.1, top_y)
+        for xi, l_, h_ in zip(x, lo, hi, strict=True):
+            if pd.isna(l_):
+                continue
+            never = pd.isna(h_)
+            bottom.plot([xi, xi], [l_, top_y if never else h_], color="#1f5fa8", lw=6,
+                        alpha=0.3, solid_capstyle="butt")
+            if never:
+                bottom.annotate("P90: never", (xi, top_y), textcoords="offset points",
+                                xytext=(6, -12), fontsize=8.5, color="#1f5fa8")
     bottom.plot(x, med, "o-", color="black", label="median goal date")
-    bottom.fill_between(x, lo, hi, color="#1f5fa8", alpha=0.2, label="P10-P90")
+    for xi, m in zip(x, med, strict=True):
+        if not pd.isna(m):
+            bottom.annotate(f"{m.date()}", (xi, m), textcoords="offset points", xytext=(8, -4),
+                            fontsize=8.5)
+    bottom.plot([], [], color="#1f5fa8", lw=6, alpha=0.3, label="P10 to P90")
     bottom.set_ylabel("goal date")
     bottom.set_xlabel("data date (as_of)")
-    bottom.legend(loc="upper left", fontsize=8.5, frameon=False)
+    bottom.legend(loc="lower right", fontsize=8.5, frameon=False)
     for ax in (top, bottom):
         ax.grid(color="#dddddd", lw=0.6)
     fig.savefig(path, dpi=110)
