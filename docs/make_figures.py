@@ -17,12 +17,15 @@ sys.path.insert(0, str(ROOT))
 
 from sim import load_scenario, run  # noqa: E402
 from sim.analysis import compare  # noqa: E402
+from sim.history import attribution, history, plot_history  # noqa: E402
 from sim.plotting import plot_goal_histogram  # noqa: E402
 
 SEED = 20260413
 TRIALS = 10_000
 FIGURE = "docs/figures/goal_date.png"
 BACKTEST_FIGURE = "docs/figures/backtest.png"
+HISTORY_FIGURE = "docs/figures/history.png"
+HISTORY = sorted((ROOT / "scenarios/history").glob("*.yaml"))
 VARIANTS = [
     ("hand_rules", "the hand-sized slip rules used before calibration"),
     ("official_plan", "every announced date holds, nothing fails"),
@@ -33,6 +36,9 @@ VARIANTS = [
     ("ce7_fails", "Chang'e-7 is lost and a rebuilt copy flies"),
     ("russia_withdraws", "Russia leaves the programme"),
     ("goal_2023_definition", "the 2023 meaning of \"basic model\" (CE-7 + CE-8 by 2028)"),
+    ("ce7_early_2027", "Chang'e-7 in the Feb-Mar 2027 window (single-source reconstruction)"),
+    ("ce8_restructured", "Chang'e-8 reworked, 2030-2031 (single source)"),
+    ("lm10_2027", "Long March 10 first flight re-planned for 2027 (uncertain)"),
 ]
 
 
@@ -81,7 +87,38 @@ number behind it, is in [docs/model.md](docs/model.md).
 
 {TRIALS:,} trials per scenario, seed {SEED}, common random numbers. Regenerate with
 `make figures`.
-"""
+
+{moved_section()}"""
+
+
+def _points(x: float) -> str:
+    return f"{x * 100:+.1f} points"
+
+
+def moved_section() -> str:
+    """How the answer moved between data dates, and the share of each recorded event."""
+    table = history(HISTORY, trials=TRIALS, seed=SEED)
+    plot_history(table, ROOT / HISTORY_FIGURE)
+    files = list(table.index)
+    lines = ["### How the answer moved", "",
+             "The forecast at each data date (`scenarios/history/`, same seed), and each step "
+             "split into the new data date alone and each recorded event applied in turn "
+             "(`ilrs history scenarios/history/*.yaml`; the parts add up to the step):", "",
+             "| data date | P(by deadline) | 95% CI | median goal date |", "|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r.as_of} | {r.p_goal:.1%} | {r.ci_lo:.1%} to {r.ci_hi:.1%} "
+                     f"| {r.goal_p50 or 'never'} |")
+    for older, newer in zip(files, files[1:], strict=False):
+        steps = attribution(older, newer, trials=TRIALS, seed=SEED)
+        lines += ["", f"From {Path(older).stem} to {Path(newer).stem}: "
+                  f"{steps.attrs['p_before']:.1%} → {steps.attrs['p_after']:.1%}.", "",
+                  "| part | change in P | median goal date |", "|---|---|---|"]
+        for _, s in steps.iterrows():
+            days = "" if s.delta_p50_days is None or s.delta_p50_days != s.delta_p50_days \
+                else f"{s.delta_p50_days:+.0f} days"
+            lines.append(f"| {s.part} | {_points(s.delta_p)} | {days} |")
+    lines += ["", f"![The forecast at each data date]({HISTORY_FIGURE})", ""]
+    return "\n".join(lines)
 
 
 def backtest_section() -> str:

@@ -67,7 +67,8 @@ def test_official_plan_is_deterministic_and_meets_the_deadline_as_documented() -
     # Nothing fails from as_of on; what was lost before (Luna-25) stays lost.
     lost = np.array([a.lost for a in scenario.activities])
     assert [a.id for a in scenario.activities if a.lost] == ["luna25"]
-    assert np.all(np.isfinite(res.finish_days[:, ~lost])) and np.all(np.isinf(res.finish_days[:, lost]))
+    assert np.all(np.isfinite(res.finish_days[:, ~lost]))
+    assert np.all(np.isinf(res.finish_days[:, lost]))
     assert res.probability == 1.0
     # Documented path: ILRS-1 (the power supply) launches on Long March 9's maiden flight, the
     # announced mid-2033 (2033 = 1 July), and works 2 months later; that is also when the third
