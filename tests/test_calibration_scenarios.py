@@ -198,10 +198,13 @@ def test_move_as_of_from_python_equals_loading_the_moved_file(files: WriteFile) 
         move_as_of(t, date(2030, 1, 1))
 
 
-def test_moving_the_baseline_past_chang_e_7s_plan_does_not_launch_it_at_once() -> None:
-    """The issue's case: as_of moved alone to 2026-11-29, after Chang'e-7's planned 1 October.
-    With the hand rules 44 % of trials launched it that very day; calibrated, none does."""
-    base = load_scenario(REPO / "scenarios" / "ilrs_baseline.yaml")
+def test_moving_the_baseline_past_chang_e_7s_plan_does_not_launch_it_at_once(
+        tmp_path: Path) -> None:
+    """The issue's case: the April 2026 baseline's as_of moved alone to 2026-11-29, after
+    Chang'e-7's planned 1 October. With the hand rules 44 % of trials launched it that very
+    day; calibrated, none does."""
+    april = REPO / "scenarios" / "history" / "ilrs_2026-04-13.yaml"
+    base = load_scenario(april)
     moved = move_as_of(base, date(2026, 11, 29))
     res = sim.run(moved, trials=2000, seed=SEED, workers=1)
     i = moved.activity_index["ce7"]
@@ -211,7 +214,13 @@ def test_moving_the_baseline_past_chang_e_7s_plan_does_not_launch_it_at_once() -
     assert np.all(first_launch > 0)
     # The hand-sized rules, moved the same way, do launch at once in many trials: the test
     # above can fail.
-    hand = move_as_of(load_scenario(REPO / "scenarios" / "hand_rules.yaml"), date(2026, 11, 29))
+    # (hand_rules.yaml extends the current baseline; here it extends the April one)
+    hand_text = (REPO / "scenarios" / "hand_rules.yaml").read_text()
+    assert "\nextends: ilrs_baseline.yaml\n" in hand_text
+    hand_file = tmp_path / "hand_rules_april.yaml"
+    hand_file.write_text(hand_text.replace("\nextends: ilrs_baseline.yaml\n",
+                                           f"\nextends: {april}\n"))
+    hand = move_as_of(load_scenario(hand_file), date(2026, 11, 29))
     hand_res = sim.run(hand, trials=2000, seed=SEED, workers=1)
     hand_first = hand_res.start_days[:, i][hand_res.attempts[:, i] == 1]
     assert np.mean(hand_first == 0) > 0.2
