@@ -187,8 +187,11 @@ def _draw_activity(
         if act.launched is not None:
             # In flight: a plain attempt from as_of whose length is what remains of the flight
             # (0 + x == x, so it finishes on launched + duration exactly).
+            # Its plan no longer matters: it flew (the slip is drawn all the same, so the
+            # stream stays as it was).
             rest = scenario.days_from_as_of(act.launched) + duration[:1]
             duration, launch_u, success_u = np.maximum(rest, 0.0), never_read[:1], success_u[:1]
+            ready_floor = np.full(size, -np.inf)
             rebuild = np.zeros((0, size))
         else:
             made = act.attempts_made
