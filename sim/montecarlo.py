@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .blocks import OUTCOME_DTYPES, BlockOutcome
+from .blocks import RESULT_DTYPES, BlockOutcome, floor32
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
 from .goal import goal_times
 from .model import Scenario
@@ -94,7 +94,7 @@ class _Store:
 
     def __init__(self, n_activities: int):
         empty = np.empty((0, n_activities))
-        self.arrays = {f.name: empty.astype(OUTCOME_DTYPES[f.name]) for f in fields(BlockOutcome)}
+        self.arrays = {f.name: empty.astype(RESULT_DTYPES[f.name]) for f in fields(BlockOutcome)}
 
     def grow(self, trials: int) -> None:
         for name, old in self.arrays.items():
@@ -105,7 +105,8 @@ class _Store:
     def fill(self, block: int, out: BlockOutcome) -> None:
         rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
         for name, array in self.arrays.items():
-            array[rows] = getattr(out, name)
+            part = getattr(out, name)
+            array[rows] = floor32(part) if array.dtype == np.float32 else part
 
 
 def run(
@@ -180,6 +181,7 @@ def run(
         block_size=BLOCK_SIZE,
         workers=workers,
         elapsed_s=time.perf_counter() - began,
+        engine=engine,
     )
 
 

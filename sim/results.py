@@ -88,6 +88,7 @@ class Results:
     block_size: int
     workers: int = 1
     elapsed_s: float = 0.0
+    engine: str = "fast"  # the engine that ran the trials (every engine gives the same ones)
     # The goal-date percentiles reported (`percentiles`, tables, summary); see with_percentiles.
     percentile_levels: tuple[int, ...] = PERCENTILES
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -211,6 +212,7 @@ class Results:
             "scenario": self.scenario.title,
             "scenario_sha256": scenario_sha256,
             "version": self.version,
+            "engine": self.engine,
             "seed": self.seed,
             "trials": self.trials,
             "block_size": self.block_size,

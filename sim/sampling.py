@@ -1,6 +1,10 @@
 """Every random input of a block of trials, drawn before any trial runs.
 
-Streams are keyed by (seed, block, element kind, element id, field), so:
+Every field of every element has its own stream: numpy's counter-based Philox generator, keyed
+by a hash of (seed, element kind, element id, field), with the block as the high word of its
+counter (a block draws far fewer than 2**64 numbers, so blocks never overlap). Starting a stream
+is a state assignment on a reused generator (about 2 us) rather than a new seeded generator
+(about 8-14 us), which was most of the drawing cost. So:
 - results do not depend on how blocks are spread over workers;
 - a variant that changes one element leaves every other element's draws unchanged (common
   random numbers), and adding attempts to an activity leaves its earlier attempts' draws alone;
@@ -17,6 +21,7 @@ import functools
 import hashlib
 import math
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,14 +39,36 @@ def fresh_seed() -> int:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _word(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+def _key(seed: int, kind: str, element_id: str, field: str) -> np.ndarray:
+    """The Philox key of one field of one element: 128 bits of a hash, so keys never collide
+    in practice and a key depends on nothing but its own (seed, element, field)."""
+    digest = hashlib.blake2b(f"{seed}:{kind}:{element_id}:{field}".encode(), digest_size=16)
+    return np.frombuffer(digest.digest(), dtype=np.uint64).copy()
+
+
+# One generator per thread, re-keyed for every stream (threads must not share it).
+_local = threading.local()
 
 
 def stream(seed: int, block: int, kind: str, element_id: str, field: str) -> np.random.Generator:
-    """The generator for one field of one element in one block."""
-    key = (block, _word(f"{kind}:{element_id}:{field}"))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+    """The generator for one field of one element in one block.
+
+    It is this thread's reused generator, re-keyed: draw everything needed from it before
+    asking for the next stream.
+    """
+    gen: np.random.Generator | None = getattr(_local, "gen", None)
+    if gen is None:
+        gen = _local.gen = np.random.Generator(np.random.Philox(0))
+    gen.bit_generator.state = {
+        "bit_generator": "Philox",
+        "state": {"counter": np.array([0, block, 0, 0], np.uint64),
+                  "key": _key(seed, kind, element_id, field)},
+        "buffer": np.zeros(4, np.uint64),
+        "buffer_pos": 4,
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return gen
 
 
 Lazy = Callable[[], np.random.Generator]

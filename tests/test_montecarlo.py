@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim import parse_scenario, run
+from sim.blocks import floor32
 from sim.sampling import BLOCK_SIZE
 
 COIN = """\
@@ -50,6 +51,9 @@ def test_seed_and_provenance_are_recorded():
     np.testing.assert_array_equal(r.finish_days, again.finish_days)
     summary = r.summary()
     assert summary["seed"] == r.seed and summary["block_size"] == BLOCK_SIZE
+    assert summary["engine"] == "fast"
+    by_des = run(parse_scenario(COIN), trials=10, workers=1, engine="des")
+    assert by_des.summary()["engine"] == "des"
 
 
 def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
@@ -68,8 +72,9 @@ def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
     assert np.array_equal(goal.goal_times(req, finish, index), whole)
 
 
-def test_recorded_times_are_float64_and_in_order():
-    # Times stored as float32 used to put a start after its finish in some trials.
+def test_recorded_times_keep_their_order():
+    # Times stored as float32 used to put a start after its finish in some trials: start and
+    # finish stay float64; the ready times are float32 rounded down, so never after the start.
     import sys
     from pathlib import Path
 
@@ -77,9 +82,25 @@ def test_recorded_times_are_float64_and_in_order():
     from synthetic import synthetic_scenario
 
     r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1)
-    for a in (r.first_ready_days, r.ready_days, r.start_days, r.finish_days):
+    for a in (r.start_days, r.finish_days):
         assert a.dtype == np.float64
+    for a in (r.first_ready_days, r.ready_days):
+        assert a.dtype == np.float32
     done = np.isfinite(r.finish_days)
     assert (r.first_ready_days[done] <= r.ready_days[done]).all()
     assert (r.ready_days[done] <= r.start_days[done]).all()
     assert (r.start_days[done] <= r.finish_days[done]).all()
+
+
+def test_floor32_rounds_down_and_keeps_order():
+    rng = np.random.default_rng(3)
+    days = np.sort(np.concatenate([rng.random(10_000) * 5000, [0.0, 1.5, 1e-9, np.inf, -np.inf]]))
+    low = floor32(days)
+    assert low.dtype == np.float32
+    assert (low <= days).all()
+    assert (np.diff(low) >= 0).all()  # monotone, so every order and tie survives
+    # the greatest float32 not above the time: the next one up is above it
+    finite = np.isfinite(days)
+    assert (np.nextafter(low[finite], np.float32(np.inf)) > days[finite]).all()
+    exact = days.astype(np.float32).astype(np.float64) == days
+    assert (low[exact] == days[exact]).all()
