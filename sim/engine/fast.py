@@ -19,6 +19,7 @@ from ..blocks import BlockOutcome
 from ..sampling import BlockDraws
 from .kernel import run_trials
 from .plan import Plan
+from .sweep import sweep_trials
 
 __all__ = ["run_block"]
 
@@ -79,6 +80,22 @@ def _capacities(plan: Plan) -> tuple[int, int, int, int]:
     return events, max(per_vehicle, 1), max(launches, 1), max(launches * most_after, 1)
 
 
+@functools.lru_cache(maxsize=16)
+def _sweep_order(plan: Plan) -> np.ndarray | None:
+    """A topological order of the activities when the plan can be swept (no vehicles, no
+    cancelling risk: see :mod:`.sweep`); None when it needs the event loop."""
+    if plan.vehicles or any(plan.risk_cancels):
+        return None
+    waiting = [len(a.preds) for a in plan.activities]
+    order = [a for a, w in enumerate(waiting) if w == 0]
+    for a in order:  # grows while it is walked
+        for s in plan.successors[a]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                order.append(s)
+    return np.array(order, np.int64)
+
+
 _buffers: dict[str, np.ndarray] = {}
 
 
@@ -124,6 +141,14 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     """Every trial of one block; the same arrays as the SimPy engine gives."""
     n, n_act, n_veh = draws.size, len(plan.activities), len(plan.vehicles)
     out = BlockOutcome.empty(n, n_act)
+    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
+            out.waited_for)
+    order = _sweep_order(plan)
+    if order is not None:
+        P, D = _plan_arrays(plan), _draw_arrays(plan, draws)
+        sweep_trials(order, P[0], P[1], P[6], P[7], P[8], P[9], P[10], P[11], P[12],
+                     D[0], D[1], D[2], D[3], D[5], D[6], outs, n)
+        return out
     events, per_vehicle, requests, waiters = _capacities(plan)
     tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
     # Scratch state, in the order kernel.run_trials unpacks it; reset there per trial.
@@ -143,7 +168,5 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
         np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
         np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits
     )
-    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
-            out.waited_for)
     run_trials(_plan_arrays(plan), _draw_arrays(plan, draws), state, outs, n)
     return out
