@@ -100,10 +100,17 @@ RESULT_DTYPES: dict[str, type[np.generic]] = {
 def floor32(days: np.ndarray) -> np.ndarray:
     """`days` as float32, rounded toward -inf (INF stays INF): monotone, and never later than
     the float64 time, so the order of any two times survives (a tie stays a tie)."""
-    out: np.ndarray = np.asarray(days).astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, then one step in
+        out: np.ndarray = np.asarray(days).astype(np.float32)
     above = out > days
-    if above.any():
-        out[above] = np.nextafter(out[above], np.float32(-np.inf))
+    # One float32 step down is one unit of the bit pattern read as an integer: down for a
+    # positive value, up in magnitude for a negative one (np.nextafter is 50x slower).
+    bits = out.view(np.int32)
+    bits -= above & (out > 0)
+    bits += above & (out < 0)
+    zero = above & (out == 0)  # a tiny negative time rounded to -0.0
+    if zero.any():
+        out[zero] = np.nextafter(np.float32(0), np.float32(-1))
     return out
 
 

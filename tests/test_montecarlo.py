@@ -94,13 +94,19 @@ def test_recorded_times_keep_their_order():
 
 def test_floor32_rounds_down_and_keeps_order():
     rng = np.random.default_rng(3)
-    days = np.sort(np.concatenate([rng.random(10_000) * 5000, [0.0, 1.5, 1e-9, np.inf, -np.inf]]))
+    edges = [0.0, -0.0, 1.5, 1e-9, -1e-9, -1e-50, 1e-50, 1e39, -1e39, np.inf, -np.inf]
+    days = np.sort(np.concatenate([(rng.random(10_000) - 0.2) * 5000, edges]))
     low = floor32(days)
     assert low.dtype == np.float32
     assert (low <= days).all()
-    assert (np.diff(low) >= 0).all()  # monotone, so every order and tie survives
+    assert (low[1:] >= low[:-1]).all()  # monotone, so every order and tie survives
     # the greatest float32 not above the time: the next one up is above it
     finite = np.isfinite(days)
-    assert (np.nextafter(low[finite], np.float32(np.inf)) > days[finite]).all()
-    exact = days.astype(np.float32).astype(np.float64) == days
+    with np.errstate(over="ignore"):
+        up = np.nextafter(low[finite], np.float32(np.inf))
+        rounded = days.astype(np.float32)
+    assert (up > days[finite]).all()
+    assert (low == [np.nextafter(r, np.float32(-np.inf)) if r > x else r
+                    for r, x in zip(rounded, days, strict=True)]).all()
+    exact = rounded.astype(np.float64) == days
     assert (low[exact] == days[exact]).all()
