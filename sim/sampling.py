@@ -179,19 +179,25 @@ def _draw_activity(
     def rng(field: str) -> Lazy:
         return _lazy(seed, block, "activity", act.id, field)
 
-    scale = np.full(size, scenario.days_per_unit)
+    # Days per unit times the factors, in that order; a scale of exactly 1 is not applied
+    # (x * 1.0 == x, so skipping it changes no value).
+    scale: float | np.ndarray = float(scenario.days_per_unit)
     for fid in act.factors:
         scale = scale * factors[fid]
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        return x if isinstance(scale, float) and scale == 1.0 else x * scale
+
     n_attempts = act.attempts
     if act.planned is not None and act.done is None:
-        slip = _draw(act.slip, rng("slip"), 1, size)[0] * scale if act.slip else 0.0
+        slip = scaled(_draw(act.slip, rng("slip"), 1, size)[0]) if act.slip else 0.0
         ready_floor = scenario.days_from_as_of(act.planned) + slip + np.zeros(size)
     else:
         ready_floor = np.full(size, -np.inf)
-    lags = [_draw(d.lag, rng(f"lag:{d.id}"), 1, size)[0] * scale for d in act.after]
+    lags = [scaled(_draw(d.lag, rng(f"lag:{d.id}"), 1, size)[0]) for d in act.after]
     rebuild_dist = act.on_failure.rebuild if act.on_failure else None
     rebuild = (
-        _draw(rebuild_dist, rng("rebuild"), n_attempts - 1, size) * scale
+        scaled(_draw(rebuild_dist, rng("rebuild"), n_attempts - 1, size))
         if rebuild_dist is not None
         else np.zeros((0, size))
     )
@@ -201,7 +207,7 @@ def _draw_activity(
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
-        duration=_draw(act.duration, rng("duration"), n_attempts, size) * scale,
+        duration=scaled(_draw(act.duration, rng("duration"), n_attempts, size)),
         launch_u=(rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
                   if act.vehicles else never_read),
         success_u=(rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
