@@ -76,6 +76,8 @@ class Results:
     seed: int
     goal_days: np.ndarray
     finish_days: np.ndarray
+    # float32, rounded down (sim.blocks.floor32): diagnostics for the path analysis, half the
+    # memory of float64 and never after the start they precede.
     first_ready_days: np.ndarray  # ready time of the first attempt
     ready_days: np.ndarray  # ready time of the last attempt
     start_days: np.ndarray  # start (launch) time of the last attempt
