@@ -103,7 +103,8 @@ class ActivityDraws:
 @dataclass
 class BlockArrays:
     """A block's draws as whole arrays, drawn straight into them: what the compiled engine
-    reads. Rows past an activity's attempts (or a vehicle's launches) are never read."""
+    reads. Rows past an activity's attempts (or a vehicle's launches) are never read; a
+    ready floor without `planned` is -inf and a uniform that is not drawn is 0."""
 
     ready_floor: np.ndarray  # (activities, n)
     lags: np.ndarray  # (dependencies, n): every activity's `after`, in order
@@ -122,12 +123,12 @@ class BlockArrays:
         most_sd = max((_launches(scenario, v.id) for v in scenario.vehicles), default=1)
         per_attempt = (n_act, most, size)
         return cls(
-            ready_floor=np.empty((n_act, size)),
+            ready_floor=np.full((n_act, size), -np.inf),
             lags=np.empty((sum(len(a.after) for a in acts), size)),
             delay=np.zeros((n_act, size)),
             duration=np.empty(per_attempt),
-            launch_u=np.empty(per_attempt),
-            success_u=np.empty(per_attempt),
+            launch_u=np.zeros(per_attempt),
+            success_u=np.zeros(per_attempt),
             rebuild=np.empty(per_attempt),
             risk_time=np.full((len(scenario.risks), size), np.inf),
             stand_down=np.empty((len(scenario.vehicles), most_sd, size)),
@@ -238,26 +239,24 @@ def _draw_activity(
         return out
 
     n_attempts = act.attempts
-    ready_floor = arrays.ready_floor[a]
+    ready_floor = arrays.ready_floor[a]  # -inf unless planned
     if act.planned is not None and act.done is None:
         ready_floor[...] = scenario.days_from_as_of(act.planned)
         if act.slip:
             ready_floor += put(_draw(act.slip, rng("slip"), 1, size)[0], np.empty(size))
-    else:
-        ready_floor[...] = -np.inf
     lags = [put(_draw(d.lag, rng(f"lag:{d.id}"), 1, size)[0], arrays.lags[lag_row + k])
             for k, d in enumerate(act.after)]
     rebuild = arrays.rebuild[a, : n_attempts - 1]
     if act.on_failure is not None and n_attempts > 1:
         put(_draw(act.on_failure.rebuild, rng("rebuild"), n_attempts - 1, size), rebuild)
-    # A uniform the engines never read is not drawn (0 instead): launch_u is read only for
+    # A uniform the engines never read is not drawn (it stays 0): launch_u is read only for
     # launches, and success_u only decides something when success < 1 (u < 1 always holds).
     launch_u = arrays.launch_u[a, :n_attempts]
-    launch_u[...] = (rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
-                     if act.vehicles else 0.0)
+    if act.vehicles:
+        launch_u[...] = rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
     success_u = arrays.success_u[a, :n_attempts]
-    success_u[...] = (rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
-                      if act.success < 1 else 0.0)
+    if act.success < 1:
+        success_u[...] = rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
