@@ -231,7 +231,17 @@ def _draw_activity(
     for fid in act.factors:
         scale = scale * factors[fid]
 
-    def put(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def put(dist: AnyDistribution, field: str, out: np.ndarray) -> np.ndarray:
+        """`field`'s draws times the scale into `out` ((size,) or (rows, size)). A fixed
+        value is multiplied as a number: the same products, without drawing an array."""
+        if isinstance(dist, Fixed):
+            value = float(dist.value)
+            if isinstance(scale, float):
+                out[...] = value if scale == 1.0 else value * scale
+            else:
+                np.multiply(value, scale, out=out)
+            return out
+        x = _draw(dist, rng(field), 1 if out.ndim == 1 else len(out), size).reshape(out.shape)
         if isinstance(scale, float) and scale == 1.0:
             out[...] = x
         else:
@@ -243,12 +253,12 @@ def _draw_activity(
     if act.planned is not None and act.done is None:
         ready_floor[...] = scenario.days_from_as_of(act.planned)
         if act.slip:
-            ready_floor += put(_draw(act.slip, rng("slip"), 1, size)[0], np.empty(size))
-    lags = [put(_draw(d.lag, rng(f"lag:{d.id}"), 1, size)[0], arrays.lags[lag_row + k])
+            ready_floor += put(act.slip, "slip", np.empty(size))
+    lags = [put(d.lag, f"lag:{d.id}", arrays.lags[lag_row + k])
             for k, d in enumerate(act.after)]
     rebuild = arrays.rebuild[a, : n_attempts - 1]
     if act.on_failure is not None and n_attempts > 1:
-        put(_draw(act.on_failure.rebuild, rng("rebuild"), n_attempts - 1, size), rebuild)
+        put(act.on_failure.rebuild, "rebuild", rebuild)
     # A uniform the engines never read is not drawn (it stays 0): launch_u is read only for
     # launches, and success_u only decides something when success < 1 (u < 1 always holds).
     launch_u = arrays.launch_u[a, :n_attempts]
@@ -260,8 +270,7 @@ def _draw_activity(
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
-        duration=put(_draw(act.duration, rng("duration"), n_attempts, size),
-                     arrays.duration[a, :n_attempts]),
+        duration=put(act.duration, "duration", arrays.duration[a, :n_attempts]),
         launch_u=launch_u,
         success_u=success_u,
         rebuild=rebuild,
