@@ -110,3 +110,19 @@ def test_floor32_rounds_down_and_keeps_order():
                     for r, x in zip(rounded, days, strict=True)]).all()
     exact = rounded.astype(np.float64) == days
     assert (low[exact] == days[exact]).all()
+
+
+def test_kept_arrays_do_not_depend_on_workers():
+    # Workers round the ready times before sending them; the parent rounds its own blocks.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    one = run(synthetic_scenario(20), trials=3500, seed=2, workers=1)
+    two = run(synthetic_scenario(20), trials=3500, seed=2, workers=2)
+    for name in ("finish_days", "first_ready_days", "ready_days", "start_days", "attempts",
+                 "driver", "waited_for", "goal_days"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
