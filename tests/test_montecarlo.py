@@ -126,3 +126,23 @@ def test_kept_arrays_do_not_depend_on_workers():
                  "driver", "waited_for", "goal_days"):
         a, b = getattr(one, name), getattr(two, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+def test_goal_over_plain_ids_reads_the_columns():
+    from sim import goal
+    from sim.model import AllOf, AnyOf, AtLeast
+
+    rng = np.random.default_rng(6)
+    finish = np.where(rng.random((500, 5)) < 0.2, np.inf, rng.random((500, 5)) * 100)
+    index = {f"a{k}": k for k in range(5)}
+    every = AllOf(tuple(index))  # every column, in order: the array itself
+    assert np.array_equal(goal.goal_times(every, finish, index), finish.max(axis=1))
+    some = AnyOf(("a3", "a1"))
+    assert np.array_equal(goal.goal_times(some, finish, index),
+                          np.minimum(finish[:, 3], finish[:, 1]))
+    two = AtLeast(2, ("a4", "a0", "a2"))
+    assert np.array_equal(goal.goal_times(two, finish, index),
+                          np.sort(finish[:, [4, 0, 2]], axis=1)[:, 1])
+    before = finish.copy()
+    goal.goal_times(AtLeast(3, tuple(index)), finish, index)
+    assert np.array_equal(finish, before)  # never sorted in place
