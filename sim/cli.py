@@ -185,9 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stdout.write(schema_text())
             return 0
-        from . import commands  # analysis and plotting load matplotlib: only when asked for
+        if args.command == "run":
+            return _run(args)
+        from . import commands  # analysis and plotting load pandas and matplotlib: only here
 
-        handler = {"run": _run, "compare": commands.compare, "history": commands.history_cmd,
+        handler = {"compare": commands.compare, "history": commands.history_cmd,
                    "drivers": commands.drivers, "report": commands.report}[args.command]
         return handler(args)
     except ScenarioError as err:
