@@ -195,3 +195,28 @@ def test_tables_show_status_not_percentages_over_nothing() -> None:
     assert "lost on 2023-08-19" in row and "%" not in row and "lost" in row
     row = milestones[milestones.index("<code>ce7</code>"):]
     assert "in flight since 2025-12-01" in row[: row.index("</tr>")]
+
+
+def test_validate_warns_about_a_past_plan_without_an_overdue_aware_slip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + dedent("""
+        activities:
+          a: {planned: 2025-06-01, slip: {uniform: [0, 30]}, duration: 5}
+          b: {planned: 2025-06-01, duration: 5, done: 2025-07-01}
+          c: {planned: 2025-06-01, duration: 5, failed: 2025-07-01}
+          d: {planned: 2026-06-01, duration: 5}
+        goal: {name: g, deadline: 2027-01-01, requires: a}
+        """))
+    out = subprocess.run([sys.executable, "-m", "sim", "validate", str(path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stdout.splitlines() if ": warning: " in line]
+    # Only a: b is done, c has a recorded failure, d is still to come.
+    assert warnings == [f"{path}:5: activities.a.planned: warning: planned 2025-06-01 is before "
+                        "as_of 2026-01-01 and the slip is not overdue-aware, so the plan counts "
+                        "as due at once; give it slip: {reference_class: GROUP}, record what "
+                        "happened (done, failed, launched) or state the new plan"]
+    assert out.stdout.splitlines()[-1] == f"{path}: ok (1 warnings)"
