@@ -9,8 +9,9 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import fields
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -56,8 +57,14 @@ def _worker_block(seed: int, block: int, size: int) -> tuple[int, BlockOutcome]:
 
 
 def _outcomes(
-    scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int
+    scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
+    executor: Executor | None = None,
 ) -> Iterator[tuple[int, BlockOutcome]]:
+    if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
+        numbers = [block for block, _ in work]
+        task = partial(simulate_block, scenario, plan, seed)
+        yield from zip(numbers, executor.map(task, numbers, [size for _, size in work]))
+        return
     if workers <= 1 or len(work) <= 1:
         for block, size in work:
             yield block, simulate_block(scenario, plan, seed, block, size)
@@ -107,6 +114,7 @@ def run(
     progress: bool = False,
     precision: float | None = None,
     max_trials: int = MAX_TRIALS,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
 
@@ -116,6 +124,9 @@ def run(
     With `precision` (a half-width, e.g. 0.005), `trials` is only the first batch: blocks are
     added until the 95% Wilson interval of P(goal by deadline) is narrower than +/- precision,
     or `max_trials` is reached. The trials are the same as a fixed run of the final size.
+
+    `executor` (a ``concurrent.futures.Executor``, e.g. :func:`sim.execution_dask.dask_executor`)
+    runs the blocks instead of local worker processes; the trials are the same.
     """
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
@@ -137,7 +148,7 @@ def run(
         while True:
             store.grow(trials)
             work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers):
+            for block, out in _outcomes(scenario, plan, seed, work, workers, executor):
                 store.fill(block, out)
                 bar.update(len(out.finish))
             done = trials

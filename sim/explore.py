@@ -1,0 +1,170 @@
+"""Experiments over the uncertain parameters: a design (Sobol, Morris or Latin hypercube, drawn by
+SALib), one Monte Carlo run per design point, and the outputs each point gives.
+
+Every design point is run as a validated variant with the same seed and the same number of
+trials (common random numbers), so two points differ only by their parameter values. The
+outputs of a point are P(goal by deadline) and the P50 and P80 goal dates in days from `as_of`
+(``inf`` when fewer than half, or 80 %, of the trials ever meet the goal; see
+:func:`censored` for how the analysis treats them). The analysis of the outputs (indices,
+scenario discovery, lever search) is in :mod:`sim.explore_analysis`.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from .montecarlo import run
+from .parameters import ParameterSpace
+from .results import percentile_day
+
+DESIGNS = ("sobol", "morris", "lhs")
+OUTPUTS = ("probability", "p50_days", "p80_days")
+MORRIS_LEVELS = 4
+
+
+def design_size(design: str, n: int, dimensions: int) -> int:
+    """How many points a design of base size `n` has."""
+    return {"sobol": n * (2 * dimensions + 2), "morris": n * (dimensions + 1),
+            "lhs": n}[design]
+
+
+def check_design(design: str, n: int) -> None:
+    """ValueError (a message for the user) when the design or its size is not usable."""
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    if design == "sobol" and n & (n - 1):
+        raise ValueError(f"n must be a power of 2 for a Sobol design (the Sobol' sequence is "
+                         f"balanced only then), got {n}")
+
+
+def make_design(space: ParameterSpace, design: str, n: int, seed: int) -> np.ndarray:
+    """The design's points (rows) in design numbers, as SALib draws them for this seed.
+
+    Sobol draws N·(2D+2) points (Saltelli's scheme with second-order terms), Morris N
+    trajectories of D+1 points on a 4-level grid, LHS N points.
+    """
+    check_design(design, n)
+    problem = space.problem_spec()
+    if design == "sobol":
+        from SALib.sample import sobol
+
+        return np.asarray(sobol.sample(problem, n, calc_second_order=True, seed=seed))
+    if design == "morris":
+        from SALib.sample import morris
+
+        return np.asarray(morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed))
+    from SALib.sample import latin
+
+    return np.asarray(latin.sample(problem, n, seed=seed))
+
+
+def evaluate_point(space: ParameterSpace, trials: int, seed: int,
+                   x: Sequence[float]) -> tuple[float, float, float]:
+    """(P(goal by deadline), P50 days, P80 days) of the variant at design numbers `x`."""
+    results = run(space.apply(list(x)), trials=trials, seed=seed, workers=1)
+    goal = results.goal_days
+    return results.probability, percentile_day(goal, 50), percentile_day(goal, 80)
+
+
+def evaluate(space: ParameterSpace, points: np.ndarray, trials: int, seed: int,
+             workers: int = 1, executor: Executor | None = None) -> np.ndarray:
+    """The outputs (rows: points in design order; columns: OUTPUTS).
+
+    With `executor` the points run there (e.g. on Dask); otherwise on `workers` local
+    processes. Each point is a pure function of (space, x, trials, seed): same values anywhere.
+    """
+    task = partial(evaluate_point, space, trials, seed)
+    rows = [tuple(map(float, x)) for x in points]
+    if executor is not None:
+        out = list(executor.map(task, rows))
+    elif workers <= 1 or len(rows) <= 1:
+        out = [task(x) for x in rows]
+    else:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context(method)) as pool:
+            out = list(pool.map(task, rows, chunksize=max(1, len(rows) // (8 * workers))))
+    return np.array(out, dtype=float).reshape(len(rows), len(OUTPUTS))
+
+
+def censored(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """A percentile output with "never" (inf) replaced by the latest finite value of the design.
+
+    So a point whose percentile is never reached ranks with the latest date reached anywhere:
+    the variance stays finite and an index still measures what moves the percentile out to the
+    horizon. Returns the values and how many were censored (all NaN if none is finite).
+    """
+    never = ~np.isfinite(values)
+    if never.all():
+        return np.full_like(values, np.nan), int(never.sum())
+    out = values.copy()
+    out[never] = values[~never].max()
+    return out, int(never.sum())
+
+
+@dataclass
+class Exploration:
+    """A design, its points and outputs, and what the analysis made of them."""
+
+    space_names: list[str]
+    kinds: list[str]
+    bounds: list[tuple[float, float]]
+    levers: list[str]
+    design: str
+    n: int
+    trials: int
+    seed: int
+    points: np.ndarray  # design numbers, one row per point
+    outputs: np.ndarray  # columns OUTPUTS
+    scenario: str = ""
+    elapsed_s: float = 0.0
+    analysis: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        return {"num_vars": len(self.space_names), "names": self.space_names,
+                "bounds": [list(b) for b in self.bounds]}
+
+    def values(self) -> np.ndarray:
+        """The values the points stand for (whole numbers floored, days rounded)."""
+        out = self.points.copy()
+        for j, kind in enumerate(self.kinds):
+            if kind == "whole":
+                out[:, j] = np.minimum(np.floor(out[:, j]), self.bounds[j][1] - 1)
+            elif kind == "date":
+                out[:, j] = np.round(out[:, j])
+        return out
+
+
+def explore(space: ParameterSpace, design: str, n: int, trials: int, seed: int,
+            workers: int = 1, executor: Executor | None = None) -> Exploration:
+    """Draw the design, run every point, and return the points with their outputs."""
+    points = make_design(space, design, n, seed)
+    began = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        outputs = evaluate(space, points, trials, seed, workers, executor)
+    return Exploration(
+        space_names=space.names, kinds=[p.kind for p in space.parameters],
+        bounds=[p.bounds for p in space.parameters], levers=list(space.levers), design=design,
+        n=n, trials=trials, seed=seed, points=points, outputs=outputs,
+        scenario=space.scenario.path or space.scenario.title,
+        elapsed_s=time.perf_counter() - began,
+    )
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no inf or NaN: None stands for them."""
+    return value if math.isfinite(value) else None
