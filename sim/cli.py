@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+
+    from .explore_cli import add_parser as add_explore
+
+    add_explore(commands, _positive_int, _seed)
     return parser
 
 
@@ -102,10 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args.scenarios)
         from . import commands  # analysis and plotting load matplotlib: only when asked for
+        from .explore_cli import UsageError, explore_command, report_usage_error
 
         handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
-                   "report": commands.report}[args.command]
-        return handler(args)
+                   "report": commands.report, "explore": explore_command}[args.command]
+        try:
+            return handler(args)
+        except UsageError as err:
+            return report_usage_error(err)
     except ScenarioError as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT

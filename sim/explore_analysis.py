@@ -155,10 +155,13 @@ def lever_search(space: ParameterSpace, target: float, trials: int, seed: int, l
     def probabilities(xs: np.ndarray) -> np.ndarray:
         return evaluate(only_levers, xs, trials, seed, workers, executor)[:, 0]
 
+    now = float(probabilities(current[np.newaxis, :])[0])
+    if now >= target:  # nothing to change
+        return _lever_result(space, target, True, current, 0.0, now, trials, 1)
     p = probabilities(candidates)
     change = np.abs(candidates - current).dot(1 / width)
     ok = np.flatnonzero(p >= target)
-    evaluated = len(candidates)
+    evaluated = len(candidates) + 1
     if not ok.size:
         best = int(p.argmax())
         return _lever_result(space, target, False, candidates[best], change[best], p[best],
