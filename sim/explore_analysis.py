@@ -66,9 +66,12 @@ def _indices(exp: Exploration, y: np.ndarray) -> dict[str, np.ndarray]:
             return {k: np.asarray(r[k]) for k in ("mu_star", "mu_star_conf", "mu", "sigma")}
         from SALib.analyze import delta
 
+        # The plain ("raw") delta estimator; newer SALib also offers bias-balanced variants.
         r = delta.analyze(exp.problem, exp.points, y, conf_level=CONF_LEVEL,
                           num_resamples=RESAMPLES, seed=exp.seed)
-        return {k: np.asarray(r[k]) for k in ("S1", "S1_conf", "delta", "delta_conf")}
+        key = "delta" if "delta" in r else "delta_raw"
+        return {"S1": np.asarray(r["S1"]), "S1_conf": np.asarray(r["S1_conf"]),
+                "delta": np.asarray(r[key]), "delta_conf": np.asarray(r[f"{key}_conf"])}
 
 
 @dataclass(frozen=True)

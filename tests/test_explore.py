@@ -1,0 +1,280 @@
+"""Exploration: parameters files, design points as variants, indices against closed forms, PRIM on a
+known box, the lever search, the output folder, and Dask giving the same numbers as a local run.
+
+The reference scenarios (scenarios/reference/explore_*.yaml) derive their exact Sobol indices in
+their comments. An index estimate must match within its own 95 % bootstrap interval widened by the
+bias that the Monte Carlo outputs can add: with common random numbers each point's P is a fixed
+function of the parameters whose distance from the exact P has variance at most E[P(1-P)]/T, and an
+index is a ratio of variances, so it moves by at most that over the total variance V.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import load_scenario, run
+from sim.cli import main
+from sim.explore import OUTPUTS, censored, design_size, explore, make_design
+from sim.explore_analysis import discover, lever_search, sensitivity
+from sim.explore_output import read_folder, write_folder
+from sim.parameters import Step, find, load_parameters, parse_parameters, parse_path
+from sim.yamlio import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "scenarios" / "reference"
+QUICKSTART = ROOT / "scenarios" / "examples" / "quickstart.yaml"
+SEED = 20_260_413
+
+
+def space(name: str):  # type: ignore[no-untyped-def]
+    scenario = load_scenario(REFERENCE / f"{name}.yaml")
+    return load_parameters(REFERENCE / f"{name}.params.yaml", scenario)
+
+
+@functools.cache
+def sobol_run(name: str, n: int, trials: int):  # type: ignore[no-untyped-def]
+    exp = explore(space(name), "sobol", n, trials, SEED, workers=2)
+    return exp, sensitivity(exp)
+
+
+# --- paths and parameters files ----------------------------------------------------------------
+
+
+def test_path_syntax() -> None:
+    assert parse_path("goal.requires.all[3].at_least") == (False, (
+        Step(("goal",)), Step(("requires",)), Step(("all",)), Step(index=3),
+        Step(("at_least",))))
+    assert parse_path("scale:activities.{a,b}.slip") == (True, (
+        Step(("activities",)), Step(("a", "b")), Step(("slip",))))
+    data = {"activities": {"a": {"slip": 1}, "b": {"duration": 2}, "c": {"slip": 3}}}
+    assert find(data, parse_path("activities.*.slip")[1]) == [
+        ("activities", "a", "slip"), ("activities", "c", "slip")]
+
+
+def test_applying_a_point_is_a_new_validated_value() -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml")
+    before = json.dumps(scenario.resolved, sort_keys=True)
+    sp = parse_parameters(
+        "parameters:\n"
+        "  goal.requires.all[3].at_least: {uniform: [3, 5]}\n"
+        "  activities.lm9_development.planned: {uniform: [2030-01, 2034-12]}\n"
+        "  scale:activities.{ilrs1,ilrs2}.slip: {uniform: [0.5, 2]}\n", scenario, "p.yaml")
+    whole, day, scale = sp.parameters
+    assert whole.bounds == (3.0, 6.0)  # whole numbers 3, 4, 5 equally likely
+    variant = sp.apply([5.99, day.low, 2.0])
+    assert variant.goal.requires.parts[3].count == 5  # type: ignore[union-attr]
+    assert str(variant.activity("lm9_development").planned) == "2030-01-15"
+    slip = variant.activity("ilrs2").slip
+    assert (slip.median, slip.p90) == (44.8, 162.6)  # type: ignore[union-attr]
+    assert variant.activity("ilrs3").slip == scenario.activity("ilrs3").slip
+    assert json.dumps(scenario.resolved, sort_keys=True) == before  # never mutated
+
+
+BAD = [
+    ("vehicles.long_march_9.reliabilty: {uniform: [0.7, 0.95]}",
+     "p.yaml:2: parameters.vehicles.long_march_9.reliabilty: reaches nothing in the scenario "
+     "('reliabilty' is not there; did you mean 'reliability'?)"),
+    ("activities.ilrs1.success: {uniform: [0.6, 1.2]}",
+     "p.yaml:2: parameters.activities.ilrs1.success: at 1.2 the scenario is invalid: "
+     "activities.ilrs1.success: must be between 0 and 1, got 1.2"),
+    ("goal.requires.all[3].at_least: {uniform: [3, 6]}",
+     "p.yaml:2: parameters.goal.requires.all[3].at_least: at 6 the scenario is invalid: "
+     "goal.requires.all[3].at_least: must be between 1 and 5 (the number of requirements in "
+     "'of'), got 6"),
+    ("goal.requires.all[3].at_least: {uniform: [3, 4.5]}",
+     "p.yaml:2: parameters.goal.requires.all[3].at_least.uniform: needs whole numbers, got "
+     "[3, 4.5]"),
+    ("activities.ce7.planned: {uniform: [2030-01, 2024-12]}",
+     "p.yaml:2: parameters.activities.ce7.planned.uniform: needs low < high, got "
+     "['2030-01', '2024-12']"),
+    ("activities.ce8.success: {normal: [1, 2]}",
+     "p.yaml:2: parameters.activities.ce8.success: must be {uniform: [low, high]}, got "
+     "{normal: [1, 2]}"),
+    ("activities..x: {uniform: [1, 2]}",
+     "p.yaml:2: parameters.activities..x: not a path: expected a key, '*' or '{a,b}' at "
+     "character 12 of 'activities..x'"),
+    ("scale:activities.ce8.success: {uniform: [0.5, 2]}",
+     "p.yaml:2: parameters.scale:activities.ce8.success: at 2.0 the scenario is invalid: "
+     "activities.ce8.success: must be between 0 and 1, got 1.8"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), BAD)
+def test_bad_parameters_are_located(line: str, message: str) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml")
+    with pytest.raises(ScenarioError) as err:
+        parse_parameters(f"parameters:\n  {line}\n", scenario, "p.yaml")
+    assert str(err.value) == message
+
+
+def test_bad_lever_and_cli_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text("parameters:\n  activities.lander_a.success: {uniform: [0.5, 1]}\n"
+                      "levers: [activities.lander_b.success]\n")
+    out = tmp_path / "out"
+    code = main(["explore", str(QUICKSTART), str(params), "--n", "4", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == (f"{params}:3: levers[0]: must be one of the parameters' paths, got "
+                           "'activities.lander_b.success'; did you mean "
+                           "'activities.lander_a.success'?")
+    assert not out.exists()
+    params.write_text("parameters:\n  activities.lander_a.success: {uniform: [0.5, 1]}\n")
+    assert main(["explore", str(QUICKSTART), str(params), "--n", "6", "--out", str(out)]) == 2
+    assert "--n: n must be a power of 2 for a Sobol design" in capsys.readouterr().err
+    assert not out.exists()
+
+
+# --- known answers -----------------------------------------------------------------------------
+
+
+def product_indices() -> tuple[float, float, float]:
+    """Sobol indices of p1 p2 p3, p_i ~ U[0.5, 1] (scenarios/reference/explore_product.yaml)."""
+    m, s = 0.75, 7 / 12
+    v = s**3 - m**6
+    return m**4 * (s - m * m) / v, (s - m * m) * s * s / v, v
+
+
+def test_sobol_of_a_product_of_success_probabilities() -> None:
+    trials = 1000
+    exp, sens = sobol_run("explore_product", 128, trials)
+    s1, st, v = product_indices()
+    bias = (0.75**3 - (7 / 12) ** 3) / trials / v  # E[P(1 - P)] / T / V: E P = m^3, E P^2 = s^3
+    rows = sens[sens["output"] == "probability"]
+    assert len(rows) == 3
+    for row in rows.itertuples():
+        assert abs(row.S1 - s1) <= row.S1_conf + bias, (row.parameter, row.S1, s1)
+        assert abs(row.ST - st) <= row.ST_conf + bias, (row.parameter, row.ST, st)
+    # And the design's own P at each point is the product within its binomial error.
+    p = np.prod(exp.values(), axis=1)
+    se = np.sqrt(p * (1 - p) / trials)
+    assert np.all(np.abs(exp.outputs[:, 0] - p) <= 5 * se + 1 / trials)
+
+
+def test_sobol_of_an_ishigami_like_goal_time() -> None:
+    exp, sens = sobol_run("explore_max_plus", 256, 1)
+    w = w3 = 100.0
+    v = w * w / 18 + w3 * w3 / 12
+    exact = {"activities.a.duration": (w * w / 45 / v, w * w / 30 / v),
+             "activities.b.duration": (w * w / 45 / v, w * w / 30 / v),
+             "activities.c.duration": (w3 * w3 / 12 / v, w3 * w3 / 12 / v)}
+    bias = 1 / 12 / v  # the goal date is the whole day: rounding adds at most 1/12 day^2
+    rows = sens[sens["output"] == "p50_days"]
+    for row in rows.itertuples():
+        s1, st = exact[row.parameter]
+        assert abs(row.S1 - s1) <= row.S1_conf + bias, (row.parameter, row.S1, s1)
+        assert abs(row.ST - st) <= row.ST_conf + bias, (row.parameter, row.ST, st)
+    values = exp.values()
+    goal = np.floor(np.maximum(values[:, 0], values[:, 1]) + values[:, 2])
+    assert np.array_equal(exp.outputs[:, 1], goal)  # the engine computes max + sum exactly
+
+
+def test_prim_recovers_a_known_box() -> None:
+    sp = space("explore_box")
+    exp = explore(sp, "lhs", 1000, 1, SEED)
+    truth = (np.floor(exp.values()[:, :2]) <= 60).all(axis=1)
+    assert np.array_equal(exp.outputs[:, 0] == 1.0, truth)
+    box = discover(exp, threshold=0.5, min_density=1.0)
+    assert box is not None
+    assert set(box.limits) == {"activities.a.duration", "activities.b.duration"}
+    assert box.density == 1.0
+    # A peel removes a share alpha = 0.05 of the box's points along one side: with the points
+    # spread uniformly over at most 100 days, the upper limits stop within about 5 days of the
+    # true edge, 61, and the box keeps at least (1 - 0.05)^2 of the good points.
+    for lo, hi in box.limits.values():
+        assert lo <= 1 and 61 - 0.05 * 100 <= hi <= 61
+    assert box.coverage >= 0.95**2
+
+
+def test_lever_search_finds_the_threshold_of_a_product() -> None:
+    sp = space("explore_product")  # lever m1's success; m2, m3 stay at 0.75: P = 0.5625 p1
+    trials = 2000
+    found = lever_search(sp, target=0.5, trials=trials, seed=SEED, workers=2)
+    assert found is not None and found.reached
+    exact = 0.5 / 0.5625
+    # P is estimated from `trials` trials: the crossing moves by Z standard errors of P over the
+    # slope 0.5625, plus the bisection's last step (a quarter of the range / 2^6).
+    tol = 4 * math.sqrt(0.25 / trials) / 0.5625 + 0.25 / 2**6
+    assert abs(found.values["activities.m1.success"] - exact) <= tol
+    assert found.probability >= 0.5
+    assert found.change == pytest.approx((found.values["activities.m1.success"] - 0.75) / 0.5)
+
+
+def test_percentiles_never_reached_are_censored_at_the_latest_date() -> None:
+    values, count = censored(np.array([10.0, np.inf, 30.0, np.inf]))
+    assert count == 2 and values.tolist() == [10.0, 30.0, 30.0, 30.0]
+    assert np.isnan(censored(np.array([np.inf, np.inf]))[0]).all()
+
+
+def test_design_sizes_and_common_random_numbers() -> None:
+    sp = space("explore_product")
+    assert design_size("sobol", 8, 3) == 64 == len(make_design(sp, "sobol", 8, 1))
+    assert design_size("morris", 4, 3) == 16 == len(make_design(sp, "morris", 4, 1))
+    assert len(make_design(sp, "lhs", 10, 1)) == 10
+    # Every point runs with the same seed: a point equal to the scenario's own values gives
+    # exactly the scenario's own run.
+    exp = explore(dataclasses.replace(sp, parameters=sp.parameters[:1]), "lhs", 3, 500, 7)
+    point = sp.apply({"activities.m1.success": exp.points[0, 0]})
+    assert run(point, trials=500, seed=7, workers=1).probability == exp.outputs[0, 0]
+
+
+# --- the folder and the command ----------------------------------------------------------------
+
+
+def test_folder_round_trip(tmp_path: Path) -> None:
+    exp, sens = sobol_run("explore_max_plus", 256, 1)
+    box = discover(exp, threshold=0.5)
+    write_folder(tmp_path / "x", exp, sens, box, None, 0.5, 0.5, figures=False)
+    back = read_folder(tmp_path / "x")
+    assert np.array_equal(back.exploration.values(), exp.values())
+    assert np.array_equal(back.exploration.outputs, exp.outputs)
+    frame = pd.read_csv(tmp_path / "x" / "sensitivity.csv")
+    assert list(frame.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert set(frame["output"]) == set(OUTPUTS)
+    pd.testing.assert_frame_equal(sensitivity(back.exploration), sens, check_exact=False)
+
+
+def test_cli_explore_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["explore", str(REFERENCE / "explore_product.yaml"),
+                 str(REFERENCE / "explore_product.params.yaml"), "--design", "lhs", "--n", "60",
+                 "--trials", "200", "--seed", "3", "--workers", "1", "--out", str(out),
+                 "--threshold", "0.4", "--target", "0.5"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "60 points x 200 trials, seed 3" in text and "Lever search" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["points"] == 60 and summary["seed"] == 3
+    assert {"design.parquet", "sensitivity.csv", "surface.png", "prim_peeling.png"} <= {
+        p.name for p in out.iterdir()}
+    design = pd.read_parquet(out / "design.parquet")
+    assert list(design.columns) == ["point", "activities.m1.success", "activities.m2.success",
+                                    "activities.m3.success", *OUTPUTS]
+
+
+# --- Dask ----------------------------------------------------------------------------------------
+
+
+def test_dask_local_cluster_gives_identical_results() -> None:
+    from sim.execution_dask import dask_executor
+
+    sp = space("explore_product")
+    local = explore(sp, "lhs", 12, 300, SEED, workers=1)
+    scenario = load_scenario(QUICKSTART)
+    alone = run(scenario, trials=2500, seed=SEED, workers=1)
+    with dask_executor(workers=2) as executor:
+        remote = explore(sp, "lhs", 12, 300, SEED, executor=executor)
+        spread = run(scenario, trials=2500, seed=SEED, executor=executor)
+    assert np.array_equal(remote.points, local.points)
+    assert np.array_equal(remote.outputs, local.outputs)
+    assert np.array_equal(spread.goal_days, alone.goal_days)
+    assert np.array_equal(spread.finish_days, alone.finish_days)
+    assert np.array_equal(spread.attempts, alone.attempts)
