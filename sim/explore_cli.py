@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -105,14 +105,16 @@ def explore_command(args: argparse.Namespace) -> int:
 
 
 def _print_indices(sens: Any, design: str) -> None:
-    cols = {"sobol": ("S1", "ST"), "morris": ("mu_star", "sigma"), "lhs": ("S1", "delta")}[design]
+    rank, other = {"sobol": ("ST", "S1"), "morris": ("mu_star", "sigma"),
+                   "lhs": ("delta", "S1")}[design]
     for output in OUTPUTS:
-        rows = sens[sens["output"] == output].sort_values(cols[1], ascending=False).head(5)
-        print(f"\n{output}: the parameters that matter most ({cols[0]}, {cols[1]}, 95% interval)")
+        rows = sens[sens["output"] == output].sort_values(rank, ascending=False).head(5)
+        print(f"\n{output}: the parameters that matter most ({rank} +/- its 95% interval, "
+              f"{other})")
         for row in rows.itertuples():
-            a, b = getattr(row, cols[0]), getattr(row, cols[1])
-            conf = getattr(row, f"{cols[1]}_conf", float("nan"))
-            print(f"  {str(row.parameter)[:52]:<52} {a:>7.3f} {b:>7.3f} +/- {conf:.3f}")
+            value, conf = getattr(row, rank), getattr(row, f"{rank}_conf")
+            print(f"  {str(row.parameter)[:52]:<52} {value:>9.3g} +/- {conf:<8.2g} "
+                  f"{getattr(row, other):>9.3g}")
 
 
 def _print_box(info: dict[str, Any]) -> None:

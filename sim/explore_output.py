@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
-from .explore import OUTPUTS, Exploration, censored, finite_or_none
+from .explore import OUTPUTS, Exploration, censored
 from .explore_analysis import Box, LeverResult
 from .output import check_output_dir
 from .parameters import _EPOCH
@@ -168,4 +168,5 @@ def _number(value: Any, kind: str) -> float:
 def _numbers(column: pd.Series, kind: str) -> np.ndarray:
     if kind == "date":
         return np.array([d.toordinal() - _EPOCH for d in column], dtype=float)
-    return column.to_numpy(dtype=float)
+    numbers: np.ndarray = column.to_numpy(dtype=float)
+    return numbers

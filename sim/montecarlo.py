@@ -61,9 +61,9 @@ def _outcomes(
     executor: Executor | None = None,
 ) -> Iterator[tuple[int, BlockOutcome]]:
     if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
-        numbers = [block for block, _ in work]
+        numbers, sizes = [block for block, _ in work], [size for _, size in work]
         task = partial(simulate_block, scenario, plan, seed)
-        yield from zip(numbers, executor.map(task, numbers, [size for _, size in work]))
+        yield from zip(numbers, executor.map(task, numbers, sizes), strict=True)
         return
     if workers <= 1 or len(work) <= 1:
         for block, size in work:
