@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    p_rep.add_argument("--explore", type=Path, metavar="DIR",
+                       help="add a section from an `ilrs explore` output folder")
 
     from .explore_cli import add_parser as add_explore
 

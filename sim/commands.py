@@ -109,7 +109,12 @@ def report(args: argparse.Namespace) -> int:
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
                                        workers=args.workers)
     # Rendered first, then written under a temporary name and renamed: never half a file.
-    html = render_report(results, table, comparison, criticality(results))
+    explore_html = ""
+    if args.explore is not None:
+        from .explore_report import explore_section
+
+        explore_html = explore_section(args.explore)
+    html = render_report(results, table, comparison, criticality(results), explore_html)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_name(f".{args.output.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -309,10 +309,11 @@ def _sources(sc: Scenario) -> str:
 
 
 # -- the document ----------------------------------------------------------------------------
-def _nav(variants: bool) -> str:
+def _nav(variants: bool, explore: bool = False) -> str:
     sections = [("answer", "The answer"), ("figures", "When the goal is met"),
                 ("missions", "Missions"), ("criticality", "What drives the goal date"),
                 *([("variants", "Variants")] if variants else []),
+                *([("explore", "Exploring the judgements")] if explore else []),
                 ("convergence", "Enough trials?"), ("assumptions", "Assumptions"),
                 ("sources", "Sources")]
     items = "".join(f'<li><a href="#{key}">{title}</a></li>' for key, title in sections)
@@ -320,8 +321,9 @@ def _nav(variants: bool) -> str:
 
 
 def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison: Any = None,
-                  criticality: pd.Series | None = None) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+                  criticality: pd.Series | None = None, explore_html: str = "") -> str:
+    """The report as an HTML string (see :func:`write_report`); `explore_html` is the section
+    :func:`sim.explore_report.explore_section` builds from an exploration folder."""
     sc = res.scenario
     crit = analysis.criticality(res) if criticality is None else criticality
     figs = standard_figures(res, drivers, crit)
@@ -367,6 +369,7 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
                   _img(fig, "scenario comparison S-curves",
                        "The chance the goal is met by each date, per scenario, same seed."),
                   _comparison_table(comparison), "</section>"]
+    parts.append(explore_html)
     parts += [
         '<section id="convergence"><h2>Enough trials?</h2>',
         _img(figs["convergence"], "convergence of the estimate",
@@ -386,7 +389,7 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
         f"goal: {_e(sc.goal.name)} by {d} · P = {_pct(res.probability)} "
         f"({_pct(lo)} to {_pct(hi)}) · data as of {sc.as_of} · {res.trials:,} trials, "
         f"seed {res.seed} · ilrs-sim {_e(version)} · {_e(sc.path or '')} · made {stamp}</p>"
-        f"</header>{_nav(comparison is not None)}" + "".join(parts) + "</body></html>\n"
+        f"</header>{_nav(comparison is not None, bool(explore_html))}" + "".join(parts) + "</body></html>\n"
     )
 
 

@@ -278,3 +278,31 @@ def test_dask_local_cluster_gives_identical_results() -> None:
     assert np.array_equal(spread.goal_days, alone.goal_days)
     assert np.array_equal(spread.finish_days, alone.finish_days)
     assert np.array_equal(spread.attempts, alone.attempts)
+
+
+def test_readme_shows_what_explore_prints_for_a_bad_file(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ ilrs explore scenarios/ilrs_baseline.yaml bad.yaml")[1]
+    shown = block.split("```")[0].strip().splitlines()[1:]
+    (tmp_path / "bad.yaml").write_text(
+        "parameters:\n  activities.ilrs1.success: {uniform: [0.6, 1.2]}\n"
+        "  goal.requires.all[3].at_least: {uniform: [3, 6]}\n")
+    code = main(["explore", str(ROOT / "scenarios" / "ilrs_baseline.yaml"),
+                 str(tmp_path / "bad.yaml"), "--n", "8", "--out", str(tmp_path / "x")])
+    assert code == 2
+    printed = capsys.readouterr().err.replace(str(tmp_path) + "/", "").splitlines()
+    assert printed == shown
+    assert not (tmp_path / "x").exists()
+
+
+def test_report_gets_a_section_from_an_exploration_folder(tmp_path: Path) -> None:
+    exp, sens = sobol_run("explore_max_plus", 256, 1)
+    write_folder(tmp_path / "x", exp, sens, discover(exp, 0.5), None, 0.5, 0.5)
+    page = tmp_path / "r.html"
+    assert main(["report", str(REFERENCE / "explore_max_plus.yaml"), "-o", str(page),
+                 "--trials", "50", "--seed", "1", "--workers", "1",
+                 "--explore", str(tmp_path / "x")]) == 0
+    text = page.read_text()
+    assert '<section id="explore">' in text and "activities.c.duration" in text
+    assert text.count("data:image/png;base64") >= 4
