@@ -389,7 +389,8 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
         f"goal: {_e(sc.goal.name)} by {d} · P = {_pct(res.probability)} "
         f"({_pct(lo)} to {_pct(hi)}) · data as of {sc.as_of} · {res.trials:,} trials, "
         f"seed {res.seed} · ilrs-sim {_e(version)} · {_e(sc.path or '')} · made {stamp}</p>"
-        f"</header>{_nav(comparison is not None, bool(explore_html))}" + "".join(parts) + "</body></html>\n"
+        f"</header>{_nav(comparison is not None, bool(explore_html))}" + "".join(parts)
+        + "</body></html>\n"
     )
 
 

@@ -280,8 +280,8 @@ def test_dask_local_cluster_gives_identical_results() -> None:
     assert np.array_equal(spread.attempts, alone.attempts)
 
 
-def test_readme_shows_what_explore_prints_for_a_bad_file(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_shows_what_explore_prints_for_a_bad_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("$ ilrs explore scenarios/ilrs_baseline.yaml bad.yaml")[1]
     shown = block.split("```")[0].strip().splitlines()[1:]
