@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -153,9 +152,7 @@ def explore(space: ParameterSpace, design: str, n: int, trials: int, seed: int,
     """Draw the design, run every point, and return the points with their outputs."""
     points = make_design(space, design, n, seed)
     began = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        outputs = evaluate(space, points, trials, seed, workers, executor)
+    outputs = evaluate(space, points, trials, seed, workers, executor)
     return Exploration(
         space_names=space.names, kinds=[p.kind for p in space.parameters],
         bounds=[p.bounds for p in space.parameters], levers=list(space.levers), design=design,
