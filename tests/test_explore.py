@@ -306,3 +306,16 @@ def test_report_gets_a_section_from_an_exploration_folder(tmp_path: Path) -> Non
     text = page.read_text()
     assert '<section id="explore">' in text and "activities.c.duration" in text
     assert text.count("data:image/png;base64") >= 4
+
+
+def test_morris_elementary_effects_of_an_additive_term() -> None:
+    # Goal time max(x1, x2) + x3: x3 adds linearly, so each of its elementary effects (the change
+    # of the output over a step of Delta = 2/3 of the range, divided by Delta) is the full range,
+    # 100 days, exactly, but for the goal date's rounding to a whole day (at most 1 day / Delta).
+    exp = explore(space("explore_max_plus"), "morris", 10, 1, SEED)
+    rows = sensitivity(exp).set_index(["output", "parameter"])
+    x3 = rows.loc[("p50_days", "activities.c.duration")]
+    slack = 1 / (2 / 3)
+    assert abs(x3["mu_star"] - 100) <= slack and abs(x3["mu"] - 100) <= slack
+    assert x3["sigma"] <= slack  # every effect is within slack of 100
+    assert rows.loc[("p50_days", "activities.a.duration"), "mu_star"] < 100 + slack
