@@ -319,3 +319,20 @@ def test_morris_elementary_effects_of_an_additive_term() -> None:
     assert abs(x3["mu_star"] - 100) <= slack and abs(x3["mu"] - 100) <= slack
     assert x3["sigma"] <= slack  # every effect is within slack of 100
     assert rows.loc[("p50_days", "activities.a.duration"), "mu_star"] < 100 + slack
+
+
+def test_a_design_point_that_makes_the_scenario_invalid_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each end of each range is valid on its own; together, low may pass the mode.
+    params = tmp_path / "p.yaml"
+    params.write_text("parameters:\n"
+                      "  vehicles.heavy.stand_down.triangular[0]: {uniform: [5, 10]}\n"
+                      "  vehicles.heavy.stand_down.triangular[1]: {uniform: [7, 14]}\n")
+    out = tmp_path / "out"
+    code = main(["explore", str(QUICKSTART), str(params), "--design", "lhs", "--n", "40",
+                 "--trials", "10", "--seed", "1", "--workers", "2", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{QUICKSTART} with {params}: vehicles.heavy.stand_down: impossible triangular " \
+           "parameters" in err
+    assert not out.exists()
