@@ -12,6 +12,7 @@ A real cluster is started with Dask's own commands (``dask scheduler`` on one ma
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -27,7 +28,9 @@ def dask_executor(scheduler: str | None = None, workers: int = 2) -> Iterator[Ex
         with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             yield client.get_executor()
         return
+    # Workers that lose the scheduler while the cluster shuts down log an error: not ours to show.
     with LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
     ) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client.get_executor()
