@@ -4,7 +4,7 @@ give the same numbers.
 
     .venv/bin/python bench/explore_speed.py --n 64 --trials 200
 
-The ten judgements are those of scenarios/ilrs_judgements.params.yaml less the two that have no
+The ten judgements are those of parameters/ilrs_judgements.yaml less the two that have no
 effect on the 2035 answer (LEAST below). Prints the time of each run,
 whether the outputs are identical, and the widest 95 % interval of a total index per output; the
 intervals shrink as 1/sqrt(N), so the N that makes every interval narrower than 0.1 follows.
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260413)
     args = parser.parse_args()
     baseline = load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml")
-    space = load_parameters(ROOT / "scenarios" / "ilrs_judgements.params.yaml", baseline)
+    space = load_parameters(ROOT / "parameters" / "ilrs_judgements.yaml", baseline)
     ten = dataclasses.replace(space, parameters=tuple(
         p for p in space.parameters if p.path not in LEAST), levers=())
     points = args.n * (2 * len(ten.parameters) + 2)
