@@ -245,7 +245,8 @@ def test_folder_round_trip(tmp_path: Path) -> None:
 def test_cli_explore_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     code = main(["explore", str(REFERENCE / "explore_product.yaml"),
-                 str(ROOT / "parameters" / "reference" / "explore_product.yaml"), "--design", "lhs", "--n", "60",
+                 str(ROOT / "parameters" / "reference" / "explore_product.yaml"),
+                 "--design", "lhs", "--n", "60",
                  "--trials", "200", "--seed", "3", "--workers", "1", "--out", str(out),
                  "--threshold", "0.4", "--target", "0.5"])
     text = capsys.readouterr().out
