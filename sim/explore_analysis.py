@@ -50,28 +50,37 @@ def _indices(exp: Exploration, y: np.ndarray) -> dict[str, np.ndarray]:
                 "morris": ("mu_star", "mu_star_conf", "mu", "sigma"),
                 "lhs": ("S1", "S1_conf", "delta", "delta_conf")}[exp.design]
         return {k: np.full(d, np.nan) for k in keys}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exp.design == "sobol":
-            from SALib.analyze import sobol
+    # record=True keeps SALib's notices off the console even though its delta method resets the
+    # warning filters itself; it also replaces warnings.formatwarning, which is put back.
+    formatwarning = warnings.formatwarning
+    try:
+        with warnings.catch_warnings(record=True):
+            return _salib_indices(exp, y)
+    finally:
+        warnings.formatwarning = formatwarning
 
-            r = sobol.analyze(exp.problem, y, calc_second_order=True, conf_level=CONF_LEVEL,
-                              num_resamples=RESAMPLES, seed=exp.seed)
-            return {k: np.asarray(r[k]) for k in ("S1", "S1_conf", "ST", "ST_conf")}
-        if exp.design == "morris":
-            from SALib.analyze import morris
 
-            r = morris.analyze(exp.problem, exp.points, y, conf_level=CONF_LEVEL,
-                               num_resamples=RESAMPLES, num_levels=4, seed=exp.seed)
-            return {k: np.asarray(r[k]) for k in ("mu_star", "mu_star_conf", "mu", "sigma")}
-        from SALib.analyze import delta
+def _salib_indices(exp: Exploration, y: np.ndarray) -> dict[str, np.ndarray]:
+    if exp.design == "sobol":
+        from SALib.analyze import sobol
 
-        # The plain ("raw") delta estimator; newer SALib also offers bias-balanced variants.
-        r = delta.analyze(exp.problem, exp.points, y, conf_level=CONF_LEVEL,
+        r = sobol.analyze(exp.problem, y, calc_second_order=True, conf_level=CONF_LEVEL,
                           num_resamples=RESAMPLES, seed=exp.seed)
-        key = "delta" if "delta" in r else "delta_raw"
-        return {"S1": np.asarray(r["S1"]), "S1_conf": np.asarray(r["S1_conf"]),
-                "delta": np.asarray(r[key]), "delta_conf": np.asarray(r[f"{key}_conf"])}
+        return {k: np.asarray(r[k]) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    if exp.design == "morris":
+        from SALib.analyze import morris
+
+        r = morris.analyze(exp.problem, exp.points, y, conf_level=CONF_LEVEL,
+                           num_resamples=RESAMPLES, num_levels=4, seed=exp.seed)
+        return {k: np.asarray(r[k]) for k in ("mu_star", "mu_star_conf", "mu", "sigma")}
+    from SALib.analyze import delta
+
+    # SALib >= 1.5 names the plain estimator delta_raw (beside bias-balanced variants).
+    r = delta.analyze(exp.problem, exp.points, y, conf_level=CONF_LEVEL,
+                      num_resamples=RESAMPLES, seed=exp.seed)
+    key = "delta" if "delta" in r else "delta_raw"
+    return {"S1": np.asarray(r["S1"]), "S1_conf": np.asarray(r["S1_conf"]),
+            "delta": np.asarray(r[key]), "delta_conf": np.asarray(r[f"{key}_conf"])}
 
 
 @dataclass(frozen=True)
