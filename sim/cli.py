@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
+    cluster = p_run.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", type=_positive_int, nargs="?", const=2, metavar="WORKERS",
+                         help="run the blocks on a new local Dask cluster (default 2 workers)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the blocks on a running Dask scheduler (tcp://host:8786)")
 
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -147,8 +152,15 @@ def _run(args: argparse.Namespace) -> int:
             check_output_dir(folder, args.force)
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
-    results = run(scenario, trials=args.trials, seed=args.seed, workers=workers, progress=progress,
-                  precision=args.precision)
+    if args.dask is None and args.scheduler is None:
+        results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
+                      progress=progress, precision=args.precision)
+    else:
+        from .execution_dask import dask_executor
+
+        with dask_executor(args.scheduler, args.dask or 2) as executor:
+            results = run(scenario, trials=args.trials, seed=args.seed, progress=progress,
+                          precision=args.precision, executor=executor)
     if args.out is not None:
         write_results(results, resolved_yaml(scenario), args.out, force=args.force)
     print(format_report(results, args.scenario))

@@ -337,3 +337,11 @@ def test_a_design_point_that_makes_the_scenario_invalid_is_bad_input(
     assert f"{QUICKSTART} with {params}: vehicles.heavy.stand_down: impossible triangular " \
            "parameters" in err
     assert not out.exists()
+
+
+def test_ilrs_run_on_dask_writes_the_same_trials(tmp_path: Path) -> None:
+    args = ["run", str(QUICKSTART), "--trials", "2500", "--seed", "11", "--quiet"]
+    assert main([*args, "--workers", "1", "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--dask", "2", "--out", str(tmp_path / "dask")]) == 0
+    local = pd.read_parquet(tmp_path / "local" / "trials.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "trials.parquet"), local)
