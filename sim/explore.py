@@ -5,12 +5,14 @@ Every design point is run as a validated variant with the same seed and the same
 trials (common random numbers), so two points differ only by their parameter values. The
 outputs of a point are P(goal by deadline) and the P50 and P80 goal dates in days from `as_of`
 (``inf`` when fewer than half, or 80 %, of the trials ever meet the goal; see
-:func:`censored` for how the analysis treats them). The analysis of the outputs (indices,
-scenario discovery, lever search) is in :mod:`sim.explore_analysis`.
+:func:`censored` for how the analysis treats them). The lever search is an experiment too, so it
+is here; the analysis of the outputs (indices, scenario discovery) is in
+:mod:`sim.explore_analysis`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import time
@@ -24,7 +26,7 @@ import numpy as np
 
 from .montecarlo import run
 from .parameters import ParameterSpace
-from .results import percentile_day
+from .results import percentile_day, wilson_interval
 
 DESIGNS = ("sobol", "morris", "lhs")
 OUTPUTS = ("probability", "p50_days", "p80_days")
@@ -165,3 +167,88 @@ def explore(space: ParameterSpace, design: str, n: int, trials: int, seed: int,
 def finite_or_none(value: float) -> float | None:
     """JSON has no inf or NaN: None stands for them."""
     return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class LeverResult:
+    """The smallest change of the levers found that reaches the target probability."""
+
+    target: float
+    reached: bool
+    values: dict[str, float]  # lever -> design value (days since 1970 for a date)
+    change: float  # sum over levers of |value - current| / range width
+    probability: float
+    ci95: tuple[float, float]
+    evaluated: int  # design points run by the search
+
+
+def lever_search(space: ParameterSpace, target: float, trials: int, seed: int, levels: int = 5,
+                 refine: int = 6, workers: int = 1,
+                 executor: Executor | None = None) -> LeverResult | None:
+    """Search the levers (the other parameters at their scenario values) for the change of least
+    total relative size that gives P(goal by deadline) >= `target`.
+
+    A grid of `levels` values per lever over its range (a Latin hypercube of levels² points when
+    that would exceed 400), run with the same seed (common random numbers); then bisection of the
+    straight line from today's values to the best grid point, `refine` steps, which assumes P
+    grows along that line. None when the space has no levers.
+    """
+    levers = [space.parameter(name) for name in space.levers]
+    if not levers:
+        return None
+    current = np.array([space.current(p.path) for p in levers], dtype=float)
+    width = np.array([p.high - p.low for p in levers])
+    candidates = _lever_grid(levers, levels, seed)
+
+    # Only the levers are set: every other parameter keeps the scenario's own value.
+    only_levers = dataclasses.replace(space, parameters=tuple(levers))
+
+    def probabilities(xs: np.ndarray) -> np.ndarray:
+        return evaluate(only_levers, xs, trials, seed, workers, executor)[:, 0]
+
+    now = float(probabilities(current[np.newaxis, :])[0])
+    if now >= target:  # nothing to change
+        return _lever_result(space, target, True, current, 0.0, now, trials, 1)
+    p = probabilities(candidates)
+    change = np.abs(candidates - current).dot(1 / width)
+    ok = np.flatnonzero(p >= target)
+    evaluated = len(candidates) + 1
+    if not ok.size:
+        best = int(p.argmax())
+        return _lever_result(space, target, False, candidates[best], change[best], p[best],
+                             trials, evaluated)
+    best = int(ok[change[ok].argmin()])
+    lo, hi, best_p = 0.0, 1.0, float(p[best])
+    line = candidates[best] - current
+    for _ in range(refine):  # the least t in [0, 1] with P(current + t * line) >= target
+        mid = (lo + hi) / 2
+        pm = float(probabilities(np.array([current + mid * line]))[0])
+        evaluated += 1
+        if pm >= target:
+            hi, best_p = mid, pm
+        else:
+            lo = mid
+    x = current + hi * line
+    return _lever_result(space, target, True, x, float(np.abs(x - current).dot(1 / width)),
+                         best_p, trials, evaluated)
+
+
+def _lever_grid(levers: list[Any], levels: int, seed: int) -> np.ndarray:
+    axes = [np.linspace(p.low, p.high, levels) for p in levers]
+    if levels ** len(levers) <= 400:
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=1)
+    from SALib.sample import latin
+
+    problem = {"num_vars": len(levers), "names": [p.path for p in levers],
+               "bounds": [[p.low, p.high] for p in levers]}
+    return np.asarray(latin.sample(problem, levels * levels, seed=seed))
+
+
+def _lever_result(space: ParameterSpace, target: float, reached: bool, x: np.ndarray,
+                  change: float, p: float, trials: int, evaluated: int) -> LeverResult:
+    values = {name: space.parameter(name).value(v) for name, v in zip(space.levers, x,
+                                                                      strict=True)}
+    met = round(p * trials)
+    return LeverResult(target, reached, values, float(change), float(p),
+                       wilson_interval(met, trials), evaluated)

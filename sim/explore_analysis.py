@@ -1,20 +1,15 @@
-"""What an exploration says: global sensitivity indices (SALib), scenario discovery (PRIM, from
-the EMA Workbench) and a lever search. Nothing here runs the scenario except the lever search,
-which is an experiment of its own."""
+"""What an exploration says: global sensitivity indices (SALib) and scenario discovery (PRIM,
+from the EMA Workbench). Nothing here runs the scenario: the runs are in :mod:`sim.explore`."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .explore import OUTPUTS, Exploration, censored, evaluate
-from .parameters import ParameterSpace
-from .results import wilson_interval
+from .explore import OUTPUTS, Exploration, censored
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,88 +123,3 @@ def discover(exp: Exploration, threshold: float = 0.5, min_density: float = 0.8)
     row = trajectory.iloc[index]
     return Box(limits, float(row["coverage"]), float(row["density"]), float(row["mass"]),
                index, trajectory.reset_index(drop=True))
-
-
-@dataclass(frozen=True)
-class LeverResult:
-    """The smallest change of the levers found that reaches the target probability."""
-
-    target: float
-    reached: bool
-    values: dict[str, float]  # lever -> design value (days since 1970 for a date)
-    change: float  # sum over levers of |value - current| / range width
-    probability: float
-    ci95: tuple[float, float]
-    evaluated: int  # design points run by the search
-
-
-def lever_search(space: ParameterSpace, target: float, trials: int, seed: int, levels: int = 5,
-                 refine: int = 6, workers: int = 1,
-                 executor: Executor | None = None) -> LeverResult | None:
-    """Search the levers (the other parameters at their scenario values) for the change of least
-    total relative size that gives P(goal by deadline) >= `target`.
-
-    A grid of `levels` values per lever over its range (a Latin hypercube of levels² points when
-    that would exceed 400), run with the same seed (common random numbers); then bisection of the
-    straight line from today's values to the best grid point, `refine` steps, which assumes P
-    grows along that line. None when the space has no levers.
-    """
-    levers = [space.parameter(name) for name in space.levers]
-    if not levers:
-        return None
-    current = np.array([space.current(p.path) for p in levers], dtype=float)
-    width = np.array([p.high - p.low for p in levers])
-    candidates = _lever_grid(levers, levels, seed)
-
-    # Only the levers are set: every other parameter keeps the scenario's own value.
-    only_levers = dataclasses.replace(space, parameters=tuple(levers))
-
-    def probabilities(xs: np.ndarray) -> np.ndarray:
-        return evaluate(only_levers, xs, trials, seed, workers, executor)[:, 0]
-
-    now = float(probabilities(current[np.newaxis, :])[0])
-    if now >= target:  # nothing to change
-        return _lever_result(space, target, True, current, 0.0, now, trials, 1)
-    p = probabilities(candidates)
-    change = np.abs(candidates - current).dot(1 / width)
-    ok = np.flatnonzero(p >= target)
-    evaluated = len(candidates) + 1
-    if not ok.size:
-        best = int(p.argmax())
-        return _lever_result(space, target, False, candidates[best], change[best], p[best],
-                             trials, evaluated)
-    best = int(ok[change[ok].argmin()])
-    lo, hi, best_p = 0.0, 1.0, float(p[best])
-    line = candidates[best] - current
-    for _ in range(refine):  # the least t in [0, 1] with P(current + t * line) >= target
-        mid = (lo + hi) / 2
-        pm = float(probabilities(np.array([current + mid * line]))[0])
-        evaluated += 1
-        if pm >= target:
-            hi, best_p = mid, pm
-        else:
-            lo = mid
-    x = current + hi * line
-    return _lever_result(space, target, True, x, float(np.abs(x - current).dot(1 / width)),
-                         best_p, trials, evaluated)
-
-
-def _lever_grid(levers: list[Any], levels: int, seed: int) -> np.ndarray:
-    axes = [np.linspace(p.low, p.high, levels) for p in levers]
-    if levels ** len(levers) <= 400:
-        mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1)
-    from SALib.sample import latin
-
-    problem = {"num_vars": len(levers), "names": [p.path for p in levers],
-               "bounds": [[p.low, p.high] for p in levers]}
-    return np.asarray(latin.sample(problem, levels * levels, seed=seed))
-
-
-def _lever_result(space: ParameterSpace, target: float, reached: bool, x: np.ndarray,
-                  change: float, p: float, trials: int, evaluated: int) -> LeverResult:
-    values = {name: space.parameter(name).value(v) for name, v in zip(space.levers, x,
-                                                                      strict=True)}
-    met = round(p * trials)
-    return LeverResult(target, reached, values, float(change), float(p),
-                       wilson_interval(met, trials), evaluated)

@@ -73,7 +73,8 @@ def _check(args: argparse.Namespace, names: list[str]) -> None:
 
 
 def explore_command(args: argparse.Namespace) -> int:
-    from .explore_analysis import discover, lever_search, sensitivity
+    from .explore import lever_search
+    from .explore_analysis import discover, sensitivity
     from .explore_output import write_folder
     from .montecarlo import available_cpus
 

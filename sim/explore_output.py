@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
-from .explore import OUTPUTS, Exploration, censored
-from .explore_analysis import Box, LeverResult
+from .explore import OUTPUTS, Exploration, LeverResult, censored
+from .explore_analysis import Box
 from .output import check_output_dir
 from .parameters import _EPOCH
 

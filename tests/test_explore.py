@@ -22,8 +22,8 @@ import pytest
 
 from sim import load_scenario, run
 from sim.cli import main
-from sim.explore import OUTPUTS, censored, design_size, explore, make_design
-from sim.explore_analysis import discover, lever_search, sensitivity
+from sim.explore import OUTPUTS, censored, design_size, explore, lever_search, make_design
+from sim.explore_analysis import discover, sensitivity
 from sim.explore_output import read_folder, write_folder
 from sim.parameters import Step, find, load_parameters, parse_parameters, parse_path
 from sim.yamlio import ScenarioError
