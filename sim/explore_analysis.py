@@ -83,10 +83,14 @@ class Box:
     """A PRIM box: the ranges of the restricted parameters (design values), and how good it is.
 
     coverage: the share of all points of interest inside the box; density: the share of the
-    points inside the box that are of interest; mass: the share of all points inside.
+    points inside the box that are of interest; mass: the share of all points inside. qp: per
+    restricted parameter, the larger quasi-p-value of its restricted sides (Bryant and Lempert
+    2010): the chance that dropping the restriction would not lower the density; above 0.05 the
+    restriction may be noise.
     """
 
     limits: dict[str, tuple[float, float]]
+    qp: dict[str, float]
     coverage: float
     density: float
     mass: float
@@ -121,5 +125,7 @@ def discover(exp: Exploration, threshold: float = 0.5, min_density: float = 0.8)
               for name in exp.space_names
               if (chosen[name][0], chosen[name][1]) != (initial[name][0], initial[name][1])}
     row = trajectory.iloc[index]
-    return Box(limits, float(row["coverage"]), float(row["density"]), float(row["mass"]),
+    qp = {name: float(max(v for v in box.qp[index][name] if v >= 0)) for name in limits
+          if name in box.qp[index]}
+    return Box(limits, qp, float(row["coverage"]), float(row["density"]), float(row["mass"]),
                index, trajectory.reset_index(drop=True))

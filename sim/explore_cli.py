@@ -126,7 +126,9 @@ def _print_box(info: dict[str, Any]) -> None:
     print(f"\nPRIM box where P(goal) >= {prim['threshold']:.0%}: coverage "
           f"{prim['coverage']:.0%}, density {prim['density']:.0%}")
     for name, (lo, hi) in prim["limits"].items():
-        print(f"  {name[:52]:<52} {_v(lo)} to {_v(hi)}")
+        qp = prim["qp"].get(name)
+        note = f"  (quasi-p {qp:.2g})" if qp is not None else ""
+        print(f"  {name[:52]:<52} {_v(lo)} to {_v(hi)}{note}")
 
 
 def _print_levers(info: dict[str, Any]) -> None:

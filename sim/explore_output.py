@@ -87,7 +87,8 @@ def summary(exp: Exploration, sens: pd.DataFrame, box: Box | None, lever: LeverR
         out["prim"] = {"threshold": threshold, "coverage": box.coverage, "density": box.density,
                        "mass": box.mass, "step": box.index,
                        "limits": {k: [shown(k, lo), shown(k, hi)]
-                                  for k, (lo, hi) in box.limits.items()}}
+                                  for k, (lo, hi) in box.limits.items()},
+                       "qp": box.qp}
     else:
         out["prim"] = {"threshold": threshold, "coverage": None, "density": None, "limits": {}}
     if lever is not None:

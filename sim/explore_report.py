@@ -62,8 +62,9 @@ def explore_section(folder: str | Path) -> str:
         parts += [f"<h3>What has to go right: P(goal) ≥ {prim['threshold']:.0%}</h3>",
                   f"<p>PRIM box: coverage {prim['coverage']:.0%}, density "
                   f"{prim['density']:.0%}.</p>",
-                  _table(["parameter", "from", "to"],
-                         [[k, str(lo), str(hi)] for k, (lo, hi) in prim["limits"].items()])]
+                  _table(["parameter", "from", "to", "quasi-p"],
+                         [[k, str(lo), str(hi), f"{prim['qp'].get(k, float('nan')):.2g}"]
+                          for k, (lo, hi) in prim["limits"].items()])]
     lev = info.get("levers")
     if lev:
         verb = "reaches" if lev["reached"] else "does not reach; the best found gives"
