@@ -4,6 +4,7 @@ beyond binning: they take an exploration and its analysis, and return the Axes."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from matplotlib.patches import Rectangle
 
 from .explore import OUTPUTS, Exploration
 from .explore_analysis import Box
-from .plotkit import BLUE, GREY, ORANGE, RED, _new_axes, _short
+from .plotkit import BLUE, GREY, ORANGE, RED, _new_axes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ def plot_sensitivity(sens: pd.DataFrame, output: str = "probability", ax: Axes |
         conf = rows[f"{col}_conf"] if f"{col}_conf" in rows else None
         ax.barh(y + (k - (len(pairs) - 1) / 2) * height, rows[col], height, xerr=conf,
                 color=colour, label=label, error_kw={"ecolor": GREY, "capsize": 2})
-    ax.set_yticks(y, [_short(p, 44) for p in rows["parameter"]])
+    ax.set_yticks(y, [short_path(p) for p in rows["parameter"]])
     ax.axvline(0, color=GREY, lw=0.8)
     ax.set_xlabel("index (bars: 95% confidence interval)")
     ax.set_title(f"What drives {OUTPUT_LABELS.get(output, output)}", loc="left")
@@ -115,9 +116,19 @@ def plot_surface(exp: Exploration, a: str, b: str, ax: Axes | None = None,
     return ax
 
 
+def short_path(path: str, width: int = 52) -> str:
+    """A parameter path short enough for an axis: a key list {a,b,c,d} becomes {a,...,d}, then
+    the middle gives way, so the field at the end stays readable."""
+    short = re.sub(r"\{([^,{}]+),[^{}]*,([^,{}]+)\}", r"{\1,…,\2}", path)
+    if len(short) <= width:
+        return short
+    keep = width - 1
+    return short[: keep // 2] + "…" + short[-(keep - keep // 2):]
+
+
 def _axis_labels(ax: Axes, exp: Exploration, a: str, b: str) -> None:
-    ax.set_xlabel(_short(a, 60))
-    ax.set_ylabel(_short(b, 60))
+    ax.set_xlabel(short_path(a, 60))
+    ax.set_ylabel(short_path(b, 60))
     # Date parameters are days since 1970-01-01, which is Matplotlib's own date epoch.
     for name, axis in ((a, ax.xaxis), (b, ax.yaxis)):
         if exp.kinds[exp.space_names.index(name)] == "date":
