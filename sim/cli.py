@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from . import __version__
 from .montecarlo import available_cpus, run
 from .output import OutputExistsError, check_output_dir, write_results
-from .results import Results
+from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
 EXIT_BAD_INPUT = 2
@@ -45,6 +47,22 @@ def _half_width(text: str) -> float:
     return value
 
 
+def _percentiles(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated whole percents, e.g. 10,50,70,80,90."""
+    try:
+        return check_percentiles(int(part) for part in text.split(","))
+    except ValueError as exc:
+        if "invalid literal" in str(exc):
+            exc = ValueError(f"expected whole numbers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_percentiles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--percentiles", type=_percentiles, default=PERCENTILES, metavar="LIST",
+                        help="goal-date percentiles to report, comma-separated (default "
+                             + ",".join(map(str, PERCENTILES)) + ")")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ilrs", description="Schedule-risk Monte Carlo for lunar programmes."
@@ -66,11 +84,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
+    _add_percentiles(p_run)
+    p_run.add_argument("--xlsx", type=Path, metavar="FILE",
+                       help="write a workbook: summary, per-mission table, sources")
+    p_run.add_argument("--json", action="store_true",
+                       help="print the summary as JSON on stdout (and nothing else there)")
     cluster = p_run.add_mutually_exclusive_group()
     cluster.add_argument("--dask", type=_positive_int, nargs="?", const=2, metavar="WORKERS",
                          help="run the blocks on a new local Dask cluster (default 2 workers)")
     cluster.add_argument("--scheduler", metavar="ADDRESS",
                          help="run the blocks on a running Dask scheduler (tcp://host:8786)")
+
+    p_app = commands.add_parser("app", help="the what-if page in the browser (this machine only)")
+    p_app.add_argument("scenario", nargs="?", type=Path,
+                       help="scenario YAML file (default scenarios/ilrs_baseline.yaml); the "
+                            "scenarios beside it can be picked on the page")
+    p_app.add_argument("--port", type=_seed, default=5006, help="default 5006; 0: a free port")
+    p_app.add_argument("--trials", type=_positive_int, default=2000,
+                       help="trials per answer (default 2000)")
+    p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
+    p_app.add_argument("--address", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+
+    commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -79,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
     _simulation_options(p_cmp)
     p_cmp.add_argument("--out", type=Path, help="write comparison.csv and the S-curves")
+    _add_percentiles(p_cmp)
 
     p_drv = commands.add_parser("drivers", help="risk drivers: switch each uncertainty off in turn")
     p_drv.add_argument("scenario", help="scenario YAML file")
@@ -91,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    _add_percentiles(p_rep)
     p_rep.add_argument("--explore", type=Path, metavar="DIR",
                        help="add a section from an `ilrs explore` output folder")
 
@@ -112,6 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.scenarios)
+        if args.command == "app":
+            return _app(args)
+        if args.command == "schema":
+            from .schema import schema_text
+
+            sys.stdout.write(schema_text())
+            return 0
         from . import commands  # analysis and plotting load matplotlib: only when asked for
         from .explore_cli import UsageError, explore_command, report_usage_error
 
@@ -132,6 +177,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _app(args: argparse.Namespace) -> int:
+    from .app import default_scenario, serve
+
+    scenario = args.scenario or default_scenario()
+    if scenario is None:
+        print("ilrs app: no scenario given and no scenarios/ilrs_baseline.yaml here",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
+    serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
+          announce=lambda line: print(line, flush=True))
+    return 0
+
+
 def _validate(paths: list[str]) -> int:
     failed = False
     for path in paths:
@@ -150,6 +209,10 @@ def _run(args: argparse.Namespace) -> int:
     for folder in (args.out, args.plots):
         if folder is not None:
             check_output_dir(folder, args.force)
+    if args.xlsx is not None:
+        from .spreadsheet import check_output_file
+
+        check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
     progress = not args.quiet and sys.stderr.isatty()
     if args.dask is None and args.scheduler is None:
@@ -161,16 +224,31 @@ def _run(args: argparse.Namespace) -> int:
         with dask_executor(args.scheduler, args.dask or 2) as executor:
             results = run(scenario, trials=args.trials, seed=args.seed, progress=progress,
                           precision=args.precision, executor=executor)
+    results = results.with_percentiles(args.percentiles)
+    scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
-        write_results(results, resolved_yaml(scenario), args.out, force=args.force)
-    print(format_report(results, args.scenario))
+        write_results(results, scenario_yaml, args.out, force=args.force)
+    if args.xlsx is not None:
+        from .spreadsheet import write_workbook
+
+        write_workbook(results, args.xlsx, scenario_yaml, force=args.force)
+    # With --json, stdout carries the summary alone; what a person reads goes to stderr.
+    say = sys.stderr if args.json else sys.stdout
+    if args.json:
+        digest = hashlib.sha256(scenario_yaml.encode("utf-8")).hexdigest()
+        print(json.dumps(results.summary(scenario_sha256=digest), indent=2))
+    else:
+        print(format_report(results, args.scenario))
     if args.plots is not None:
         from .plotting import save_standard_figures
 
         paths = save_standard_figures(results, args.plots)
-        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)")
+        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)", file=say)
     if args.out is not None:
-        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
+        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)",
+              file=say)
+    if args.xlsx is not None:
+        print(f"Workbook        {args.xlsx} (Summary, Missions, Sources)", file=say)
     return 0
 
 
