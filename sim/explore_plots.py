@@ -12,6 +12,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .explore import OUTPUTS, Exploration
 from .explore_analysis import Box
@@ -86,9 +87,8 @@ def plot_box(exp: Exploration, box: Box, threshold: float, ax: Axes | None = Non
     ax.add_patch(Rectangle((lo[0][0], lo[1][0]), lo[0][1] - lo[0][0], lo[1][1] - lo[1][0],
                            fill=False, edgecolor=RED, lw=2, label="PRIM box"))
     _axis_labels(ax, exp, a, b)
-    shown = min(len(box.limits), 2)
-    ax.set_title(f"Where P(goal) >= {threshold:.0%}: the chosen box "
-                 f"({shown} of its {len(box.limits)} restricted parameters)", loc="left")
+    more = f"; 2 of its {len(box.limits)} limits shown" if len(box.limits) > 2 else ""
+    ax.set_title(f"PRIM box where P(goal) >= {threshold:.0%}{more}", loc="left")
     ax.legend(loc="upper right", frameon=True, fontsize="small")
     return ax
 
@@ -102,8 +102,7 @@ def plot_surface(exp: Exploration, a: str, b: str, ax: Axes | None = None,
     if bins is None:
         bins = int(np.clip(np.sqrt(len(exp.points) / 8), 4, 16))
     values = exp.values()
-    ea = np.linspace(*exp.bounds[ia], bins + 1)
-    eb = np.linspace(*exp.bounds[ib], bins + 1)
+    ea, eb = (_edges(exp, i, bins) for i in (ia, ib))
     total, _, _ = np.histogram2d(values[:, ia], values[:, ib], [ea, eb], weights=exp.outputs[:, 0])
     count, _, _ = np.histogram2d(values[:, ia], values[:, ib], [ea, eb])
     with np.errstate(invalid="ignore"):
@@ -126,13 +125,24 @@ def short_path(path: str, width: int = 52) -> str:
     return short[: keep // 2] + "…" + short[-(keep - keep // 2):]
 
 
+def _edges(exp: Exploration, i: int, bins: int) -> np.ndarray:
+    """Cell edges along parameter i: one cell per whole number, else `bins` equal cells."""
+    low, high = exp.bounds[i]
+    if exp.kinds[i] == "whole":  # values low..high-1, each in the middle of its cell
+        return np.arange(low - 0.5, high, 1.0)
+    return np.linspace(low, high, bins + 1)
+
+
 def _axis_labels(ax: Axes, exp: Exploration, a: str, b: str) -> None:
     ax.set_xlabel(short_path(a, 60))
     ax.set_ylabel(short_path(b, 60))
     # Date parameters are days since 1970-01-01, which is Matplotlib's own date epoch.
     for name, axis in ((a, ax.xaxis), (b, ax.yaxis)):
-        if exp.kinds[exp.space_names.index(name)] == "date":
+        kind = exp.kinds[exp.space_names.index(name)]
+        if kind == "date":
             axis.set_major_formatter(mdates.DateFormatter("%Y-%m"))  # type: ignore[no-untyped-call]
+        elif kind == "whole":
+            axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def surface_pair(exp: Exploration, sens: pd.DataFrame) -> tuple[str, str] | None:

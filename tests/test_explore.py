@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import json
 import math
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -345,3 +346,26 @@ def test_ilrs_run_on_dask_writes_the_same_trials(tmp_path: Path) -> None:
     assert main([*args, "--dask", "2", "--out", str(tmp_path / "dask")]) == 0
     local = pd.read_parquet(tmp_path / "local" / "trials.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "trials.parquet"), local)
+
+
+def test_folder_round_trip_of_dates_and_whole_numbers(tmp_path: Path) -> None:
+    from sim.explore import Exploration
+
+    rng = np.random.default_rng(5)
+    day0 = 20_000.0  # days since 1970-01-01 (2024-10-04)
+    points = np.column_stack([rng.uniform(day0, day0 + 700, 40), rng.uniform(3, 6, 40)])
+    outputs = np.column_stack([rng.uniform(0, 1, 40), rng.uniform(100, 900, 40),
+                               np.where(rng.uniform(size=40) < 0.3, np.inf, 1000.0)])
+    exp = Exploration(["activities.a.planned", "goal.requires.at_least"], ["date", "whole"],
+                      [(day0, day0 + 700), (3.0, 6.0)], [], "lhs", 40, 100, 1, points, outputs)
+    sens = sensitivity(exp)
+    write_folder(tmp_path / "x", exp, sens, discover(exp, 0.5, 0.6), None, 0.5, 0.5)
+    back = read_folder(tmp_path / "x")
+    assert np.array_equal(back.exploration.values(), exp.values())
+    assert np.array_equal(back.exploration.outputs, exp.outputs)  # never (inf) survives as null
+    design = pd.read_parquet(tmp_path / "x" / "design.parquet")
+    first = date(1970, 1, 1) + timedelta(days=round(points[0, 0]))
+    assert design["activities.a.planned"].iloc[0] == first
+    assert set(design["goal.requires.at_least"]) <= {3, 4, 5}
+    assert design["p80_days"].isna().sum() == int(np.isinf(outputs[:, 2]).sum())
+    assert back.summary["censored"]["p80_days"] == int(np.isinf(outputs[:, 2]).sum())
