@@ -270,6 +270,7 @@ def test_dask_local_cluster_gives_identical_results() -> None:
 
     sp = space("explore_product")
     local = explore(sp, "lhs", 12, 300, SEED, workers=1)
+    assert np.array_equal(explore(sp, "lhs", 12, 300, SEED, workers=2).outputs, local.outputs)
     scenario = load_scenario(QUICKSTART)
     alone = run(scenario, trials=2500, seed=SEED, workers=1)
     with dask_executor(workers=2) as executor:
