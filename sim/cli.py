@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
+from .engine import DEFAULT_ENGINE, ENGINES
 from .montecarlo import available_cpus, run
 from .output import OutputExistsError, check_output_dir, write_results
 from .results import PERCENTILES, Results, check_percentiles
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
     p_run.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     p_run.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    _engine_option(p_run)
     p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
     p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
     p_app.add_argument("--address", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
+    _engine_option(p_app)
 
     commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
@@ -143,6 +146,13 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
+    _engine_option(parser)
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help=f"fast (compiled) or des (SimPy, the reference); default "
+                             f"{DEFAULT_ENGINE}; both give the same trials")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +197,7 @@ def _app(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
     serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
-          announce=lambda line: print(line, flush=True))
+          announce=lambda line: print(line, flush=True), engine=args.engine)
     return 0
 
 
@@ -217,13 +227,13 @@ def _run(args: argparse.Namespace) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     if args.dask is None and args.scheduler is None:
         results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
-                      progress=progress, precision=args.precision)
+                      progress=progress, precision=args.precision, engine=args.engine)
     else:
         from .execution_dask import dask_executor
 
         with dask_executor(args.scheduler, args.dask or 2) as executor:
             results = run(scenario, trials=args.trials, seed=args.seed, progress=progress,
-                          precision=args.precision, executor=executor)
+                          precision=args.precision, engine=args.engine, executor=executor)
     results = results.with_percentiles(args.percentiles)
     scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:

@@ -43,7 +43,7 @@ def compare(args: argparse.Namespace) -> int:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
     result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
-                               percentiles=args.percentiles)
+                               percentiles=args.percentiles, engine=args.engine)
     table = result.table
     keys = [f"p{q}" for q in args.percentiles]
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
@@ -69,8 +69,9 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -104,14 +105,16 @@ def report(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.force:
         raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
     results = results.with_percentiles(args.percentiles)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
-                                       workers=args.workers, percentiles=args.percentiles)
+                                       workers=args.workers, percentiles=args.percentiles,
+                                       engine=args.engine)
     # Rendered first, then written under a temporary name and renamed: never half a file.
     explore_html = ""
     if args.explore is not None:

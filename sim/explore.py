@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .engine import DEFAULT_ENGINE
 from .montecarlo import run
 from .parameters import ParameterSpace
 from .results import percentile_day, wilson_interval
@@ -71,22 +72,24 @@ def make_design(space: ParameterSpace, design: str, n: int, seed: int) -> np.nda
     return np.asarray(latin.sample(problem, n, seed=seed))
 
 
-def evaluate_point(space: ParameterSpace, trials: int, seed: int,
+def evaluate_point(space: ParameterSpace, trials: int, seed: int, engine: str,
                    x: Sequence[float]) -> tuple[float, float, float]:
     """(P(goal by deadline), P50 days, P80 days) of the variant at design numbers `x`."""
-    results = run(space.apply(list(x)), trials=trials, seed=seed, workers=1)
+    results = run(space.apply(list(x)), trials=trials, seed=seed, workers=1, engine=engine)
     goal = results.goal_days
     return results.probability, percentile_day(goal, 50), percentile_day(goal, 80)
 
 
 def evaluate(space: ParameterSpace, points: np.ndarray, trials: int, seed: int,
-             workers: int = 1, executor: Executor | None = None) -> np.ndarray:
+             workers: int = 1, executor: Executor | None = None,
+             engine: str = DEFAULT_ENGINE) -> np.ndarray:
     """The outputs (rows: points in design order; columns: OUTPUTS).
 
     With `executor` the points run there (e.g. on Dask); otherwise on `workers` local
-    processes. Each point is a pure function of (space, x, trials, seed): same values anywhere.
+    processes. Each point is a pure function of (space, x, trials, seed): same values anywhere,
+    and with either engine.
     """
-    task = partial(evaluate_point, space, trials, seed)
+    task = partial(evaluate_point, space, trials, seed, engine)
     rows = [tuple(map(float, x)) for x in points]
     if executor is not None:
         out = list(executor.map(task, rows))
@@ -131,6 +134,7 @@ class Exploration:
     outputs: np.ndarray  # columns OUTPUTS
     scenario: str = ""
     elapsed_s: float = 0.0
+    engine: str = DEFAULT_ENGINE
     analysis: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -150,17 +154,18 @@ class Exploration:
 
 
 def explore(space: ParameterSpace, design: str, n: int, trials: int, seed: int,
-            workers: int = 1, executor: Executor | None = None) -> Exploration:
+            workers: int = 1, executor: Executor | None = None,
+            engine: str = DEFAULT_ENGINE) -> Exploration:
     """Draw the design, run every point, and return the points with their outputs."""
     points = make_design(space, design, n, seed)
     began = time.perf_counter()
-    outputs = evaluate(space, points, trials, seed, workers, executor)
+    outputs = evaluate(space, points, trials, seed, workers, executor, engine)
     return Exploration(
         space_names=space.names, kinds=[p.kind for p in space.parameters],
         bounds=[p.bounds for p in space.parameters], levers=list(space.levers), design=design,
         n=n, trials=trials, seed=seed, points=points, outputs=outputs,
         scenario=space.scenario.path or space.scenario.title,
-        elapsed_s=time.perf_counter() - began,
+        elapsed_s=time.perf_counter() - began, engine=engine,
     )
 
 
@@ -183,8 +188,8 @@ class LeverResult:
 
 
 def lever_search(space: ParameterSpace, target: float, trials: int, seed: int, levels: int = 5,
-                 refine: int = 6, workers: int = 1,
-                 executor: Executor | None = None) -> LeverResult | None:
+                 refine: int = 6, workers: int = 1, executor: Executor | None = None,
+                 engine: str = DEFAULT_ENGINE) -> LeverResult | None:
     """Search the levers (the other parameters at their scenario values) for the change of least
     total relative size that gives P(goal by deadline) >= `target`.
 
@@ -204,7 +209,7 @@ def lever_search(space: ParameterSpace, target: float, trials: int, seed: int, l
     only_levers = dataclasses.replace(space, parameters=tuple(levers))
 
     def probabilities(xs: np.ndarray) -> np.ndarray:
-        return evaluate(only_levers, xs, trials, seed, workers, executor)[:, 0]
+        return evaluate(only_levers, xs, trials, seed, workers, executor, engine)[:, 0]
 
     now = float(probabilities(current[np.newaxis, :])[0])
     if now >= target:  # nothing to change

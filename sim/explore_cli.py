@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from .engine import DEFAULT_ENGINE, ENGINES
 from .explore import DESIGNS, OUTPUTS, check_design, design_size, explore
 from .output import check_output_dir
 from .parameters import load_parameters
@@ -35,6 +36,8 @@ def add_parser(commands: Any, positive_int: Callable[[str], int],
     p.add_argument("--out", type=Path, required=True, help="the output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p.add_argument("--workers", type=positive_int, help="local processes (default: the CPUs)")
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                   help=f"default {DEFAULT_ENGINE}; both engines give the same numbers")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--dask", type=positive_int, nargs="?", const=2, metavar="WORKERS",
                        help="run on a new local Dask cluster (default 2 workers)")
@@ -86,13 +89,15 @@ def explore_command(args: argparse.Namespace) -> int:
     workers = args.workers or available_cpus()
     points = design_size(args.design, args.n, len(space.names))
     print(f"{scenario.title}: {args.design} design, n {args.n}, {points:,} points x "
-          f"{args.trials:,} trials, seed {seed} (common random numbers)", flush=True)
+          f"{args.trials:,} trials, seed {seed} (common random numbers), {args.engine} engine",
+          flush=True)
     with _executor(args) as executor:
-        exp = explore(space, args.design, args.n, args.trials, seed, workers, executor)
+        exp = explore(space, args.design, args.n, args.trials, seed, workers, executor,
+                      args.engine)
         sens = sensitivity(exp)
         box = discover(exp, args.threshold, args.min_density)
         lever = lever_search(space, args.target, args.trials, seed, workers=workers,
-                             executor=executor) if space.levers else None
+                             executor=executor, engine=args.engine) if space.levers else None
     info = write_folder(args.out, exp, sens, box, lever, args.threshold, args.target,
                         surface=tuple(args.surface) if args.surface else None, force=args.force)
     print(f"Ran in {exp.elapsed_s:.1f} s; P(goal) over the design: "

@@ -69,7 +69,7 @@ def summary(exp: Exploration, sens: pd.DataFrame, box: Box | None, lever: LeverR
 
     out: dict[str, Any] = {
         "scenario": exp.scenario, "version": __version__, "design": exp.design, "n": exp.n,
-        "points": len(exp.points), "trials": exp.trials, "seed": exp.seed,
+        "points": len(exp.points), "trials": exp.trials, "seed": exp.seed, "engine": exp.engine,
         "elapsed_s": round(exp.elapsed_s, 3),
         "parameters": [{"path": n, "kind": k, "low": shown(n, lo),
                         "high": shown(n, hi - 1 if k == "whole" else hi), "lever": n in exp.levers}
@@ -154,7 +154,7 @@ def read_folder(folder: str | Path) -> ExploreFolder:
                + (1 if p["kind"] == "whole" else 0)) for p in info["parameters"]]
     exp = Exploration(names, kinds, bounds, [p["path"] for p in info["parameters"] if p["lever"]],
                       info["design"], info["n"], info["trials"], info["seed"], points, outputs,
-                      info["scenario"], info["elapsed_s"])
+                      info["scenario"], info["elapsed_s"], info["engine"])
     trajectory_file = folder / "prim_trajectory.csv"
     trajectory = pd.read_csv(trajectory_file, index_col="step") if trajectory_file.exists() \
         else None

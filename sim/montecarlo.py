@@ -17,7 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .engine import OUTCOME_DTYPES, BlockOutcome, Plan, run_block
+from .blocks import OUTCOME_DTYPES, BlockOutcome
+from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
 from .goal import goal_times
 from .model import Scenario
 from .results import Z95, Results, day_index, wilson_interval
@@ -35,46 +36,55 @@ def available_cpus() -> int:
 
 
 def simulate_block(
-    scenario: Scenario, plan: Plan, seed: int, block: int, size: int
+    scenario: Scenario, plan: Plan, seed: int, block: int, size: int,
+    engine: str = DEFAULT_ENGINE,
 ) -> BlockOutcome:
     """Draw and run one block: the unit of work, identical wherever it runs."""
-    return run_block(plan, draw_block(scenario, seed, block, size))
+    return run_block(plan, draw_block(scenario, seed, block, size), engine)
 
 
 # Set once per worker process by the pool's initializer, so the scenario is sent once.
-_worker_state: tuple[Scenario, Plan] | None = None
+_worker_state: tuple[Scenario, Plan, str] | None = None
 
 
-def _init_worker(scenario: Scenario, plan: Plan) -> None:
+def _init_worker(scenario: Scenario, plan: Plan, engine: str) -> None:
     global _worker_state
-    _worker_state = (scenario, plan)
+    _worker_state = (scenario, plan, engine)
 
 
 def _worker_block(seed: int, block: int, size: int) -> tuple[int, BlockOutcome]:
     assert _worker_state is not None
-    scenario, plan = _worker_state
-    return block, simulate_block(scenario, plan, seed, block, size)
+    scenario, plan, engine = _worker_state
+    return block, simulate_block(scenario, plan, seed, block, size, engine)
 
 
 def _outcomes(
     scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
+    engine: str,
     executor: Executor | None = None,
 ) -> Iterator[tuple[int, BlockOutcome]]:
     if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
         numbers, sizes = [block for block, _ in work], [size for _, size in work]
         task = partial(simulate_block, scenario, plan, seed)
-        yield from zip(numbers, executor.map(task, numbers, sizes), strict=True)
+        engines = [engine] * len(numbers)
+        yield from zip(numbers, executor.map(task, numbers, sizes, engines), strict=True)
         return
     if workers <= 1 or len(work) <= 1:
         for block, size in work:
-            yield block, simulate_block(scenario, plan, seed, block, size)
+            yield block, simulate_block(scenario, plan, seed, block, size, engine)
         return
+    if engine == "fast":
+        # The first block here: it loads the compiled engine before the workers are forked,
+        # so they inherit it instead of each loading it again.
+        block, size = work[0]
+        yield block, simulate_block(scenario, plan, seed, block, size, engine)
+        work = work[1:]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
         max_workers=min(workers, len(work)),
         mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
-        initargs=(scenario, plan),
+        initargs=(scenario, plan, engine),
     ) as pool:
         # A few blocks in flight per worker, taken in order: a finished block's arrays are
         # dropped as soon as they are copied out (holding every future would keep them all).
@@ -114,6 +124,7 @@ def run(
     progress: bool = False,
     precision: float | None = None,
     max_trials: int = MAX_TRIALS,
+    engine: str = DEFAULT_ENGINE,
     executor: Executor | None = None,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
@@ -125,9 +136,12 @@ def run(
     added until the 95% Wilson interval of P(goal by deadline) is narrower than +/- precision,
     or `max_trials` is reached. The trials are the same as a fixed run of the final size.
 
+    `engine` names the engine (see :mod:`sim.engine`); every engine gives the same trials.
+
     `executor` (a ``concurrent.futures.Executor``, e.g. :func:`sim.execution_dask.dask_executor`)
     runs the blocks instead of local worker processes; the trials are the same.
     """
+    engine = check_engine(engine)
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
     if precision is not None and not 0 < precision < 0.5:
@@ -148,7 +162,8 @@ def run(
         while True:
             store.grow(trials)
             work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers, executor):
+            for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
+                                        executor):
                 store.fill(block, out)
                 bar.update(len(out.finish))
             done = trials

@@ -265,6 +265,12 @@ def test_cli_explore_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
 # --- Dask ----------------------------------------------------------------------------------------
 
 
+def test_both_engines_give_the_same_exploration() -> None:
+    sp = space("explore_product")
+    fast = explore(sp, "lhs", 12, 300, SEED, engine="fast")
+    assert np.array_equal(explore(sp, "lhs", 12, 300, SEED, engine="des").outputs, fast.outputs)
+
+
 def test_dask_local_cluster_gives_identical_results() -> None:
     from sim.execution_dask import dask_executor
 
