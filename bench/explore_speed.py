@@ -34,7 +34,7 @@ from sim.parameters import load_parameters  # noqa: E402
 # of their ranges gives the same P to the last trial): the withdrawal only cancels Russian missions,
 # whose power plant is planned after the deadline, and Chang'e-7's long delay never decides the
 # 2035 answer. The other ten are the ten most important judgements.
-LEAST = ("risks.russia_withdrawal.annual_probability", "risks.ce7_long_delay.probability")
+LEAST = ("risks.russia_withdrawal.annual_probability",)
 
 
 def main() -> None:

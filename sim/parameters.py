@@ -24,6 +24,7 @@ checks, so a variant is a new frozen value that is valid by the same rules as a 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import re
@@ -124,6 +125,13 @@ def _get(data: Any, path: Path) -> Any:
 
 def _set(data: Any, path: Path, value: Any) -> None:
     _get(data, path[:-1])[path[-1]] = value
+
+
+def _is_calibrated_slip(data: Any, target: Path) -> bool:
+    """Whether `target` is an activity's `slip: {reference_class: GROUP}`."""
+    value = _get(data, target)
+    return (len(target) == 3 and target[0] == "activities" and target[2] == "slip"
+            and isinstance(value, dict) and "reference_class" in value)
 
 
 def scale_distribution(value: Any, factor: float) -> Any:
@@ -228,14 +236,26 @@ class ParameterSpace:
         """
         chosen = x if isinstance(x, Mapping) else dict(zip(self.names, x, strict=True))
         data = copy.deepcopy(self.scenario.resolved)
+        calibrated: dict[str, float] = {}  # activity id -> multiplier of its calibrated slip
         for path, number in chosen.items():
             p = self.parameter(path)
             for target in p.targets:
-                if p.scale:
+                if p.scale and _is_calibrated_slip(data, target):
+                    calibrated[str(target[1])] = p.value(number)
+                elif p.scale:
                     _set(data, target, scale_distribution(_get(data, target), p.value(number)))
                 else:
                     _set(data, target, p.written(number))
-        return scenario_from_data(data, f"{self.scenario.path or '<scenario>'} with {self.file}")
+        # Named by the scenario's own file, against which its relative paths (slip_rules) resolve.
+        variant = scenario_from_data(data, self.scenario.path or "<scenario>")
+        for ident, factor in calibrated.items():
+            # A calibrated slip has no numbers in YAML: it is scaled as built, through the months
+            # per time unit its draws are divided by, so every draw is multiplied by `factor`
+            # (after the rule's conditioning on the time already elapsed).
+            slip: Any = variant.activity(ident).slip
+            variant = variant.replace_activity(ident, slip=dataclasses.replace(
+                slip, unit_months=slip.unit_months / factor))
+        return variant
 
 
 def _number(value: Any, kind: str) -> float | None:
@@ -331,9 +351,11 @@ class _Reader:
         if scale:
             for t in targets:
                 try:
-                    scale_distribution(_get(self.resolved, t), 1.0)
+                    if not _is_calibrated_slip(self.resolved, t):
+                        scale_distribution(_get(self.resolved, t), 1.0)
                 except ValueError as exc:
                     self.problem(where, f"{format_path(t)} {exc}")
+                    return None
         line = self.where(where)[1]
         return Parameter(str(key), kind, low, high, scale, tuple(targets), line)
 

@@ -342,7 +342,7 @@ def test_a_design_point_that_makes_the_scenario_invalid_is_bad_input(
                  "--trials", "10", "--seed", "1", "--workers", "2", "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
-    assert f"{QUICKSTART} with {params}: vehicles.heavy.stand_down: impossible triangular " \
+    assert f"{QUICKSTART}: vehicles.heavy.stand_down: impossible triangular " \
            "parameters" in err
     assert not out.exists()
 
@@ -376,3 +376,19 @@ def test_folder_round_trip_of_dates_and_whole_numbers(tmp_path: Path) -> None:
     assert set(design["goal.requires.at_least"]) <= {3, 4, 5}
     assert design["p80_days"].isna().sum() == int(np.isinf(outputs[:, 2]).sum())
     assert back.summary["censored"]["p80_days"] == int(np.isinf(outputs[:, 2]).sum())
+
+
+def test_a_multiplier_on_calibrated_slips_of_one_reference_class() -> None:
+    baseline = load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml")
+    sp = parse_parameters("parameters:\n"
+                          "  scale:activities.{ilrs1,ilrs2}.slip: {uniform: [0.5, 1.5]}\n",
+                          baseline, "p.yaml")
+    doubled = sp.apply([1.5]).activity("ilrs2").slip
+    slip = baseline.activity("ilrs2").slip
+    assert doubled is not None and slip is not None
+    a = doubled.sample(np.random.default_rng(3), 1000)
+    b = slip.sample(np.random.default_rng(3), 1000)
+    assert np.allclose(a, 1.5 * b, rtol=1e-12, atol=0)  # every draw, times the multiplier
+    assert sp.apply([1.5]).activity("ilrs3").slip == baseline.activity("ilrs3").slip
+    same = run(sp.apply([1.0]), trials=500, seed=2, workers=1)
+    assert np.array_equal(same.goal_days, run(baseline, trials=500, seed=2, workers=1).goal_days)
