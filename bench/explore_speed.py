@@ -4,7 +4,7 @@ give the same numbers.
 
     .venv/bin/python bench/explore_speed.py --n 64 --trials 200
 
-The ten judgements are those of parameters/ilrs_judgements.yaml less the two that have no
+The ten judgements are those of parameters/ilrs_judgements.yaml less the one that has no
 effect on the 2035 answer (LEAST below). Prints the time of each run,
 whether the outputs are identical, and the widest 95 % interval of a total index per output; the
 intervals shrink as 1/sqrt(N), so the N that makes every interval narrower than 0.1 follows.
@@ -30,10 +30,9 @@ from sim.explore import OUTPUTS, explore  # noqa: E402
 from sim.explore_analysis import sensitivity  # noqa: E402
 from sim.parameters import load_parameters  # noqa: E402
 
-# These two do not move P(goal by 2035-12-31) at all (Morris mu* = 0; the same seed at either end
-# of their ranges gives the same P to the last trial): the withdrawal only cancels Russian missions,
-# whose power plant is planned after the deadline, and Chang'e-7's long delay never decides the
-# 2035 answer. The other ten are the ten most important judgements.
+# The withdrawal hazard does not move P(goal by 2035-12-31) at all (Morris mu* = 0; the same seed at
+# either end of its range gives the same P): it only cancels Russian missions, whose power plant is
+# planned after the deadline. The other ten are the ten judgements that matter.
 LEAST = ("risks.russia_withdrawal.annual_probability",)
 
 
