@@ -173,10 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stdout.write(schema_text())
             return 0
-        from . import commands  # analysis and plotting load matplotlib: only when asked for
+        if args.command == "run":
+            return _run(args)
+        from . import commands  # analysis and plotting load pandas and matplotlib: only here
         from .explore_cli import UsageError, explore_command, report_usage_error
 
-        handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
+        handler = {"compare": commands.compare, "drivers": commands.drivers,
                    "report": commands.report, "explore": explore_command}[args.command]
         try:
             return handler(args)

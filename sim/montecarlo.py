@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .blocks import OUTCOME_DTYPES, BlockOutcome
+from .blocks import RESULT_DTYPES, BlockOutcome, floor32
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
 from .goal import goal_times
 from .model import Scenario
@@ -55,7 +55,10 @@ def _init_worker(scenario: Scenario, plan: Plan, engine: str) -> None:
 def _worker_block(seed: int, block: int, size: int) -> tuple[int, BlockOutcome]:
     assert _worker_state is not None
     scenario, plan, engine = _worker_state
-    return block, simulate_block(scenario, plan, seed, block, size, engine)
+    out = simulate_block(scenario, plan, seed, block, size, engine)
+    # Rounded here as the run keeps them: less to send back, less work for the parent.
+    out.first_ready, out.ready = floor32(out.first_ready), floor32(out.ready)
+    return block, out
 
 
 def _outcomes(
@@ -102,7 +105,7 @@ class _Store:
 
     def __init__(self, n_activities: int):
         empty = np.empty((0, n_activities))
-        self.arrays = {f.name: empty.astype(OUTCOME_DTYPES[f.name]) for f in fields(BlockOutcome)}
+        self.arrays = {f.name: empty.astype(RESULT_DTYPES[f.name]) for f in fields(BlockOutcome)}
 
     def grow(self, trials: int) -> None:
         for name, old in self.arrays.items():
@@ -113,7 +116,10 @@ class _Store:
     def fill(self, block: int, out: BlockOutcome) -> None:
         rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
         for name, array in self.arrays.items():
-            array[rows] = getattr(out, name)
+            part = getattr(out, name)
+            if array.dtype == np.float32 and part.dtype != np.float32:
+                part = floor32(part)
+            array[rows] = part
 
 
 def run(
@@ -193,6 +199,7 @@ def run(
         block_size=BLOCK_SIZE,
         workers=workers,
         elapsed_s=time.perf_counter() - began,
+        engine=engine,
     )
 
 

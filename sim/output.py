@@ -9,12 +9,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .results import Results, day_index
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class OutputExistsError(Exception):
@@ -33,6 +35,8 @@ def check_output_dir(out: Path, force: bool) -> None:
 
 def _date_array(results: Results, days: np.ndarray) -> pa.Array:
     """Engine times as Arrow date32 (days since 1970-01-01), null where never."""
+    import pyarrow as pa  # loaded only when a results folder is written
+
     whole = day_index(days)
     never = np.isinf(whole)
     epoch = (results.scenario.as_of.toordinal() - 719163)  # 719163 = date(1970, 1, 1).toordinal()
@@ -43,6 +47,8 @@ def _date_array(results: Results, days: np.ndarray) -> pa.Array:
 def trials_table(results: Results) -> pa.Table:
     """One row per trial: trial, goal date, each activity's finish date by id, and per activity
     `attempts.<id>` and `start.<id>` (ids cannot contain '.', so these never clash)."""
+    import pyarrow as pa
+
     columns: dict[str, pa.Array] = {
         "trial": pa.array(np.arange(results.trials, dtype=np.int32)),
         "goal": _date_array(results, results.goal_days),
@@ -67,6 +73,8 @@ def write_results(results: Results, scenario_yaml: str, out: Path, force: bool =
         digest = hashlib.sha256(scenario_yaml.encode("utf-8")).hexdigest()
         summary = results.summary(scenario_sha256=digest)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        import pyarrow.parquet as pq
+
         pq.write_table(trials_table(results), tmp / "trials.parquet")
         _replace(tmp, out)
     except BaseException:

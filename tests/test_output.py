@@ -131,3 +131,25 @@ def test_frame_has_dates_and_nat_for_never(scenario_file: Path):
     assert list(frame.columns) == ["trial", "goal", "a", "b"]
     assert frame["b"].isna().sum() == np.isinf(r.finish("b")).sum()
     assert "P(B done by 2030-03-01)" in repr(r) and "<b>" in r._repr_html_()
+
+
+def test_ilrs_run_loads_only_what_it_uses(tmp_path):
+    # A run that writes no results folder needs neither Arrow nor the SimPy engine, nor the
+    # analysis stack; writing the folder loads Arrow (which loads pandas itself).
+    probe = (
+        "import sys\n"
+        "from sim.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "names = ('pyarrow', 'simpy', 'pandas', 'matplotlib')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+    )
+    scenario = "scenarios/examples/quickstart.yaml"
+    out = subprocess.run([sys.executable, "-c", probe, "run", scenario, "--trials", "1000"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    folder = tmp_path / "out"
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "run", scenario, "--trials", "1000", "--out", str(folder)],
+        capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "pyarrow" in loaded and "simpy" not in loaded and "matplotlib" not in loaded
