@@ -127,7 +127,13 @@ def report(args: argparse.Namespace) -> int:
                                       engine=args.engine) for a, b in zip(order, order[1:],
                                                                           strict=False)])
     # Rendered first, then written under a temporary name and renamed: never half a file.
-    html = render_report(results, table, comparison, criticality(results), past)
+    explore_html = ""
+    if args.explore is not None:
+        from .explore_report import explore_section
+
+        explore_html = explore_section(args.explore)
+    html = render_report(results, table, comparison, criticality(results), explore_html,
+                         history=past)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_name(f".{args.output.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -9,8 +9,9 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import fields
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -71,7 +72,14 @@ def _worker_block(seed: int, block: int, size: int) -> tuple[int, BlockOutcome]:
 def _outcomes(
     scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
     engine: str,
+    executor: Executor | None = None,
 ) -> Iterator[tuple[int, BlockOutcome]]:
+    if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
+        numbers, sizes = [block for block, _ in work], [size for _, size in work]
+        task = partial(simulate_block, scenario, plan, seed)
+        engines = [engine] * len(numbers)
+        yield from zip(numbers, executor.map(task, numbers, sizes, engines), strict=True)
+        return
     if workers <= 1 or len(work) <= 1:
         for block, size in work:
             yield block, simulate_block(scenario, plan, seed, block, size, engine)
@@ -131,6 +139,7 @@ def run(
     precision: float | None = None,
     max_trials: int = MAX_TRIALS,
     engine: str = DEFAULT_ENGINE,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
 
@@ -142,6 +151,9 @@ def run(
     or `max_trials` is reached. The trials are the same as a fixed run of the final size.
 
     `engine` names the engine (see :mod:`sim.engine`); every engine gives the same trials.
+
+    `executor` (a ``concurrent.futures.Executor``, e.g. :func:`sim.execution_dask.dask_executor`)
+    runs the blocks instead of local worker processes; the trials are the same.
     """
     engine = check_engine(engine)
     if trials < 1:
@@ -164,7 +176,8 @@ def run(
         while True:
             store.grow(trials)
             work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers, engine):
+            for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
+                                        executor):
                 store.fill(block, out)
                 bar.update(len(out.finish))
             done = trials

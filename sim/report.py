@@ -324,10 +324,11 @@ def _sources(sc: Scenario) -> str:
 
 
 # -- the document ----------------------------------------------------------------------------
-def _nav(variants: bool, history: bool = False) -> str:
+def _nav(variants: bool, explore: bool = False, history: bool = False) -> str:
     sections = [("answer", "The answer"), ("figures", "When the goal is met"),
                 ("missions", "Missions"), ("criticality", "What drives the goal date"),
                 *([("variants", "Variants")] if variants else []),
+                *([("explore", "Exploring the judgements")] if explore else []),
                 *([("history", "How the forecast moved")] if history else []),
                 ("convergence", "Enough trials?"), ("assumptions", "Assumptions"),
                 ("sources", "Sources")]
@@ -369,10 +370,12 @@ def _history_section(history: tuple[pd.DataFrame, list[pd.DataFrame]]) -> str:
 
 
 def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison: Any = None,
-                  criticality: pd.Series | None = None,
+                  criticality: pd.Series | None = None, explore_html: str = "",
                   history: tuple[pd.DataFrame, list[pd.DataFrame]] | None = None) -> str:
-    """The report as an HTML string (see :func:`write_report`); `history`: the table of
-    :func:`sim.history.history` and one :func:`sim.history.attribution` per step."""
+    """The report as an HTML string (see :func:`write_report`); `explore_html` is the section
+    :func:`sim.explore_report.explore_section` builds from an exploration folder; `history`:
+    the table of :func:`sim.history.history` and one :func:`sim.history.attribution` per
+    step."""
     sc = res.scenario
     crit = analysis.criticality(res) if criticality is None else criticality
     figs = standard_figures(res, drivers, crit)
@@ -418,6 +421,7 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
                   _img(fig, "scenario comparison S-curves",
                        "The chance the goal is met by each date, per scenario, same seed."),
                   _comparison_table(comparison), "</section>"]
+    parts.append(explore_html)
     if history is not None:
         parts.append(_history_section(history))
     parts += [
@@ -439,7 +443,8 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
         f"goal: {_e(sc.goal.name)} by {d} · P = {_pct(res.probability)} "
         f"({_pct(lo)} to {_pct(hi)}) · data as of {sc.as_of} · {res.trials:,} trials, "
         f"seed {res.seed} · ilrs-sim {_e(version)} · {_e(sc.path or '')} · made {stamp}</p>"
-        f"</header>{_nav(comparison is not None, history is not None)}" + "".join(parts)
+        f"</header>{_nav(comparison is not None, bool(explore_html), history is not None)}"
+        + "".join(parts)
         + "</body></html>\n"
     )
 
