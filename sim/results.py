@@ -202,13 +202,13 @@ class Results:
         )
 
     def _repr_html_(self) -> str:
+        """The notebook display, from an autoescaped template (a title is text, never markup)."""
+        from .report import templates
+
         lo, hi = self.ci95
-        pct = "".join(f"<td>{v or 'never'}</td>" for v in self.percentiles.values())
-        heads = "".join(f"<th>P{q}</th>" for q in PERCENTILES)
-        return (
-            f"<p><b>{self.scenario.title}</b>: {self.trials:,} trials, seed {self.seed}</p>"
-            f"<p>P({self.scenario.goal.name} by {self.scenario.goal.deadline}) = "
-            f"<b>{self.probability:.1%}</b> (95% CI {lo:.1%}-{hi:.1%}); "
-            f"never met in {self.p_never:.1%} of trials</p>"
-            f"<table><tr><th>goal date</th>{heads}</tr><tr><td></td>{pct}</tr></table>"
+        return templates().get_template("results.html").render(
+            title=self.scenario.title, trials=f"{self.trials:,}", seed=self.seed,
+            goal=self.scenario.goal.name, deadline=self.scenario.goal.deadline,
+            probability=f"{self.probability:.1%}", lo=f"{lo:.1%}", hi=f"{hi:.1%}",
+            never=f"{self.p_never:.1%}", percentiles=self.percentiles,
         )

@@ -131,3 +131,13 @@ def test_frame_has_dates_and_nat_for_never(scenario_file: Path):
     assert list(frame.columns) == ["trial", "goal", "a", "b"]
     assert frame["b"].isna().sum() == np.isinf(r.finish("b")).sum()
     assert "P(B done by 2030-03-01)" in repr(r) and "<b>" in r._repr_html_()
+
+
+def test_notebook_display_escapes_the_title(scenario_file: Path):
+    scenario = load_scenario(scenario_file)
+    import dataclasses
+
+    hostile = dataclasses.replace(scenario, title="<script>alert(1)</script> & co")
+    shown = run(hostile, trials=10, seed=1, workers=1)._repr_html_()
+    assert "<script>" not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in shown
