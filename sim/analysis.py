@@ -241,18 +241,19 @@ def compare(
     trials: int = 10_000,
     seed: int | None = None,
     workers: int | None = None,
+    progress: bool = False,
 ) -> Comparison:
     """Run each scenario with the same seed (common random numbers: elements with the same id
     get the same draws, so differences come from what differs, not from noise).
 
     Table columns: scenario (the mapping's key), probability, ci_lo, ci_hi, p_never, p10, p50,
     p80, p90 (goal dates, None = never), deadline (each scenario's own; the probability is
-    relative to it). Rows in the mapping's order.
+    relative to it). Rows in the mapping's order. `progress` shows a progress bar on stderr.
     """
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     seed = fresh_seed() if seed is None else int(seed)
-    results = {name: run(s, trials=trials, seed=seed, workers=workers)
+    results = {name: run(s, trials=trials, seed=seed, workers=workers, progress=progress)
                for name, s in scenarios.items()}
     rows = []
     for name, res in results.items():

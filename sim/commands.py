@@ -9,9 +9,10 @@ import pandas as pd
 
 from .analysis import compare as compare_scenarios
 from .analysis import criticality
+from .cli import progress_wanted, written
 from .drivers import risk_drivers, sensitivity
 from .montecarlo import run
-from .output import OutputExistsError, check_output_dir
+from .output import atomic_folder, check_output_dir, check_output_file, write_file
 from .sampling import fresh_seed
 from .scenario import load_scenario
 
@@ -42,7 +43,8 @@ def compare(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers)
+    result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
+                               progress=progress_wanted(args))
     table = result.table
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
     print(f"{'scenario':<24} {'P(by deadline)':>14} {'95% CI':>17} {'P50':>11} {'P80':>11}"
@@ -54,9 +56,10 @@ def compare(args: argparse.Namespace) -> int:
     if args.out is not None:
         from .plotting import plot_compare
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "comparison.csv", index=False)
-        _save(lambda ax: plot_compare(result, ax), args.out / "compare", (9, 5))
+        with atomic_folder(args.out, args.force) as tmp:
+            table.to_csv(tmp / "comparison.csv", index=False)
+            _save(lambda ax: plot_compare(result, ax), tmp / "compare", (9, 5))
+        written.append(f"{args.out}/")
         print(f"\nWritten         {args.out}/ (comparison.csv, compare.png, compare.svg)")
     return 0
 
@@ -66,8 +69,10 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    progress = progress_wanted(args)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  progress=progress)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -85,10 +90,11 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         from .plotting import plot_drivers
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "drivers.csv")
-        _save(lambda ax: plot_drivers(table, ax), args.out / "drivers",
-              (9, 1.4 + 0.45 * max(min(len(table), 15), 3)))
+        with atomic_folder(args.out, args.force) as tmp:
+            table.to_csv(tmp / "drivers.csv")
+            _save(lambda ax: plot_drivers(table, ax), tmp / "drivers",
+                  (9, 1.4 + 0.45 * max(min(len(table), 15), 3)))
+        written.append(f"{args.out}/")
         print(f"\nWritten         {args.out}/ (drivers.csv, drivers.png, drivers.svg)")
     return 0
 
@@ -98,22 +104,21 @@ def report(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     variants = {Path(p).stem: load_scenario(p) for p in args.variants}
-    if args.output.exists() and not args.force:
-        raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
+    check_output_file(args.output, args.force)
     seed = _seed(args)
-    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers)
-    table = risk_drivers(scenario, workers=args.workers, base=results)
+    progress = progress_wanted(args)
+    results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
+                  progress=progress)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
-                                       workers=args.workers)
+                                       workers=args.workers, progress=progress)
     # Rendered first, then written under a temporary name and renamed: never half a file.
     html = render_report(results, table, comparison, criticality(results))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(f".{args.output.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(args.output)
+    write_file(args.output, html.encode("utf-8"), force=args.force)
+    written.append(str(args.output))
     print(f"Report          {args.output} ({args.trials:,} trials, seed {seed})")
     return 0
 

@@ -149,7 +149,7 @@ def _lines(items: Iterable[Cell]) -> Cell:
     return out
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Cell | str]],
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
            numeric: Iterable[int] = (), dates: Iterable[int] = ()) -> dict[str, Any]:
     """A table for the template; columns in `numeric` are right-aligned, and those in
     `numeric` and `dates` never wrap. A plain string cell is text."""
