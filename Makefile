@@ -20,6 +20,8 @@ run: $(VENV)/.installed
 	$(BIN)/ilrs run $(SCENARIO)
 
 test: $(VENV)/.test-installed
+	$(BIN)/ruff check sim tests bench docs
+	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
