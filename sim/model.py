@@ -17,6 +17,13 @@ from types import MappingProxyType
 from typing import Any
 
 from .distributions import ZERO, AnyDistribution
+from .validation import (
+    activity_problems,
+    raise_if,
+    risk_problems,
+    scenario_problems,
+    vehicle_problems,
+)
 
 # Days in one unit of `time_unit`; a month is a twelfth of a Julian year.
 DAYS_PER_UNIT: Mapping[str, float] = MappingProxyType(
@@ -68,6 +75,9 @@ class Activity:
     done: date | None = None
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        raise_if(activity_problems(self))
+
     @property
     def is_launch(self) -> bool:
         return bool(self.vehicles)
@@ -88,6 +98,9 @@ class Vehicle:
     after: tuple[str, ...] = ()
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        raise_if(vehicle_problems(self))
+
 
 @dataclass(frozen=True)
 class Risk:
@@ -101,6 +114,9 @@ class Risk:
     applies_to: tuple[str, ...] = ()
     cancels: tuple[str, ...] = ()
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        raise_if(risk_problems(self))
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,10 @@ class Scenario:
     # Provenance: the file it came from and the resolved mapping (after `extends`).
     path: str | None = field(default=None, compare=False)
     resolved: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Every check of the whole scenario (elements check themselves when made)."""
+        raise_if(scenario_problems(self), self.path)
 
     @property
     def days_per_unit(self) -> float:

@@ -88,7 +88,23 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
         rng = stream(seed, block, "vehicle", veh.id, "stand_down")
         draws = _draw(veh.stand_down, rng, max(launches, 1), size)
         stand_down.append(draws * scenario.days_per_unit)
-    return BlockDraws(block, size, factors, activities, risk_time, stand_down)
+    return _bounded(BlockDraws(block, size, factors, activities, risk_time, stand_down))
+
+
+# The longest single drawn duration, slip, lag, rebuild, delay or stand-down, in days
+# (27,000 years). A draw this long already lands past the calendar's end (sim.timebase), so
+# capping it changes no reported date; it keeps every engine time a finite, moderate float
+# whatever product of heavy-tailed factors a trial draws.
+MAX_DRAW_DAYS = 1e7
+
+
+def _bounded(draws: BlockDraws) -> BlockDraws:
+    for act in draws.activities:
+        for array in (act.ready_floor, act.duration, act.rebuild, act.risk_delay, *act.lags):
+            np.minimum(array, MAX_DRAW_DAYS, out=array)
+    for array in draws.stand_down:
+        np.minimum(array, MAX_DRAW_DAYS, out=array)
+    return draws
 
 
 def _draw_risks(
