@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/ilrs_baseline.yaml
 
-.PHONY: run test bench figures clean
+.PHONY: run test bench fuzz figures clean
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +26,10 @@ test: $(VENV)/.test-installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/benchmark.py --write-readme
+
+# 10,000 mutated scenarios (about an hour on two cores); writes its tally into the README.
+fuzz: $(VENV)/.test-installed
+	$(BIN)/python tests/fuzzer.py --cases 10000 --write-readme
 
 figures: $(VENV)/.installed
 	$(BIN)/python docs/make_figures.py

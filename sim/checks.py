@@ -101,17 +101,20 @@ class Checker:
         return None if found else value
 
     def probability(self, value: Any, path: Path) -> float | None:
-        if _is_number(value) and not 0 <= value <= 1 and abs(value) < 1e300:
-            self.problem(path, f"must be between 0 and 1, got {show(value)}")
-            return None
-        return self.number(value, path)
+        return self._model_check(validation.probability(value, path), value)
+
+    def _model_check(self, found: validation.Found, value: T) -> T | None:
+        for where, message in found:
+            self.problem(where, message)
+        return None if found else value
 
     def date(self, value: Any, path: Path) -> date | None:
         try:
-            return parse_date(value)
+            day = parse_date(value)
         except ValueError as exc:
             self.problem(path, str(exc))
             return None
+        return self._model_check(validation.calendar_date(day, path), day)
 
     def time_unit(self, value: Any, path: Path) -> str | None:
         if isinstance(value, str) and value in DAYS_PER_UNIT:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .checks import Checker, T, show, suggest
 from .distributions import ZERO
-from .limits import MAX_ELEMENTS
+from .limits import MAX_ATTEMPTS, MAX_ELEMENTS
 from .model import (
     Activity,
     Dependency,
@@ -175,7 +175,6 @@ class _Builder(Checker):
             self.problem((key,), "needs at least one activity, got none")
         elif len(raw) > MAX_ELEMENTS:  # refused before building thousands of elements
             self.problem((key,), f"at most {MAX_ELEMENTS:,} allowed, got {len(raw):,}")
-            self.raw[kind] = {}
             return {}
         build = getattr(self, kind)
         built = {}
@@ -309,9 +308,9 @@ class _Builder(Checker):
             return None
         attempts = f.get("attempts")
         if "attempts" in f and not (isinstance(attempts, int) and not isinstance(attempts, bool)
-                                    and attempts >= 2):
-            self.problem(path + ("attempts",), "must be a whole number of at least 2 (it counts "
-                         f"the first attempt), got {show(attempts)}")
+                                    and 2 <= attempts <= MAX_ATTEMPTS):
+            self.problem(path + ("attempts",), f"must be a whole number from 2 to {MAX_ATTEMPTS} "
+                         f"(it counts the first attempt), got {show(attempts)}")
             attempts = None
         rebuild = self.opt(f, "rebuild", path, self.distribution, "rebuild")
         return None if attempts is None or rebuild is None else OnFailure(attempts, rebuild)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import multiprocessing
 import os
 import random
 import re
@@ -364,13 +365,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     began = time.perf_counter()
-    tally, findings = fuzz(args.cases, args.seed,
-                           lambda n: print(f"\r{n + 1}", end="", file=sys.stderr, flush=True))
+    # Independent streams of cases, one per process: case i of job j is the same every time.
+    shares = [args.cases // args.jobs + (j < args.cases % args.jobs) for j in range(args.jobs)]
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        parts = pool.starmap(fuzz, [(n, args.seed * 1000 + j) for j, n in enumerate(shares)])
+    tally: Counter[str] = sum((t for t, _ in parts), Counter())
+    findings = [f for _, fs in parts for f in fs]
     elapsed = time.perf_counter() - began
-    print(file=sys.stderr)
     for f in findings[:50]:
         print(f"{f.kind}: {f.detail} <- {' / '.join(f.mutations)}")
     kinds = ("ran", "refused", "unlocated", "crash", "hang", "invariant")
