@@ -9,12 +9,15 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from sim import load_scenario, resolved_yaml, run
+from sim.engine import OUTCOME_DTYPES
 from sim.output import write_results
 from sim.results import NEVER_DATE
+from sim.timebase import day_index
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -70,3 +73,22 @@ def test_dates_are_timestamps_that_compare_with_dates(folder: Path):
     assert frame["goal"].max() == pd.Timestamp(NEVER_DATE)  # some trials never finish
     described = duckdb.sql(f"DESCRIBE SELECT goal FROM '{folder}/trials.parquet'").fetchall()
     assert described[0][1].startswith("TIMESTAMP")
+
+
+@pytest.mark.xfail(
+    not np.issubdtype(OUTCOME_DTYPES["start"], np.float64), strict=True,
+    reason="start times are stored as float32, which rounds a start past its finish's day in "
+           "about 1 in 2,000 baseline trials; holds once the outcome arrays are float64")
+def test_stored_times_keep_the_engines_order(tmp_path: Path) -> None:
+    """No stored start falls on a later day than its finish (20,000 baseline trials)."""
+    res = run(load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml"), trials=20_000, seed=1,
+              workers=2)
+    start = day_index(res.start_days.astype(np.float64))
+    finish = day_index(res.finish_days)
+    ran = (res.attempts > 0) & np.isfinite(finish)
+    assert int((ran & (start > finish)).sum()) == 0
+    write_results(res, "x: 1\n", tmp_path / "r")
+    frame = pd.read_parquet(tmp_path / "r" / "trials.parquet")
+    for act in res.scenario.activities:
+        assert (frame[f"start.{act.id}"] <= frame[act.id]).all(), act.id
+

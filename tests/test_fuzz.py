@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import WriteFile
+from fuzzer import check_file, fuzz, violations
 from hypothesis import given
 from test_properties import SETTINGS, scenarios  # type: ignore[import-not-found]
 
-from conftest import WriteFile
-from fuzzer import check_file, fuzz, violations
 from sim import ScenarioError, load_scenario, run
 from sim.distributions import Fixed, LogNormal
 from sim.limits import MAX_ATTEMPTS, MAX_DEPTH, MAX_ELEMENTS, MAX_EXTENDS, MAX_VALUES
