@@ -8,8 +8,9 @@ processes changes nothing in the results. What this module guarantees is about p
   thread in the worker exits when its parent is gone. An orphaned worker would keep running
   for minutes and hold the caller's stdout and stderr open, so a script capturing the output
   would hang;
-- workers ignore SIGINT: Ctrl-C reaches the whole process group, and the parent alone decides
-  what happens (it stops the workers and says so once, instead of one traceback per worker);
+- workers ignore SIGINT and SIGTERM: Ctrl-C reaches the whole process group, and so does the
+  SIGTERM of systemd or docker; the parent alone decides what happens (it stops the workers
+  and says so once, instead of one traceback per worker or a "worker died" error);
 - when the run stops for any reason (an exception, an interrupt, a termination signal turned
   into an exception by :func:`sim.interrupts.handle_signals`), the workers are killed rather
   than left to finish their blocks.
@@ -60,6 +61,7 @@ _worker_state: Any = None
 def _init_worker(parent: int, state: Any) -> None:
     global _worker_state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent)
     _worker_state = state
 

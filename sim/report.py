@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -350,7 +351,9 @@ def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison:
     crit = analysis.criticality(res) if criticality is None else criticality
     lo, hi = res.ci95
     context: dict[str, Any] = {
-        "sc": sc, "css": CSS, "deadline": sc.goal.deadline, "nav": _nav(comparison is not None),
+        # The style sheet is this module's constant, not user text: inserted as it is.
+        "sc": sc, "css": markupsafe.Markup(CSS), "deadline": sc.goal.deadline,
+        "nav": _nav(comparison is not None),
         "probability_title": f"{res.probability:.1%}", "p": _pct(res.probability),
         "lo": _pct(lo), "hi": _pct(hi), "trials": f"{res.trials:,}", "seed": res.seed,
         "version": getattr(res, "version", ""),

@@ -46,11 +46,13 @@ def _alive(pid: int) -> bool:
 
 
 def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
-    """A 2-worker run long enough to be killed in the middle, and its worker pids."""
+    """A 2-worker run long enough to be killed in the middle (in a session of its own, so a
+    signal can go to its whole process group), and its worker pids."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "run", BASELINE, "--trials", "300000", "--workers", "2",
          "--quiet", "--out", str(tmp_path / "out")],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [k for k in _children(proc.pid) if _alive(k)]
@@ -70,14 +72,18 @@ def _wait_gone(pids: list[int], seconds: float = 10) -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("sig, status, word", [
-    (signal.SIGTERM, 143, "terminated"),
-    (signal.SIGINT, 130, "interrupted"),
+@pytest.mark.parametrize("sig, status, word, group", [
+    (signal.SIGTERM, 143, "terminated", False),  # kill, timeout
+    (signal.SIGTERM, 143, "terminated", True),  # systemd, docker: every process of the group
+    (signal.SIGINT, 130, "interrupted", True),  # Ctrl-C reaches the whole group
 ])
 def test_a_stopped_run_says_so_and_leaves_nothing(tmp_path: Path, sig: int, status: int,
-                                                  word: str) -> None:
+                                                  word: str, group: bool) -> None:
     proc, workers = _start_long_run(tmp_path)
-    proc.send_signal(sig)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == status
     assert err.strip() == f"ilrs: {word}; nothing was written"

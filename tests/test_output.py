@@ -146,3 +146,11 @@ def test_notebook_display_escapes_the_title(scenario_file: Path):
     shown = run(hostile, trials=10, seed=1, workers=1)._repr_html_()
     assert "<script>" not in shown
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in shown
+
+
+def test_report_style_sheet_is_not_escaped(scenario_file: Path):
+    """Autoescaping covers user text, not the report's own style sheet."""
+    from sim.report import CSS, render_report
+
+    html = render_report(run(load_scenario(scenario_file), trials=20, seed=1, workers=1))
+    assert CSS in html and "&#34;" not in html
