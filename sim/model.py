@@ -205,7 +205,13 @@ class Scenario:
         return self.vehicles[self.vehicle_index[vehicle_id]]
 
     def replace_activity(self, activity_id: str, **changes: Any) -> Scenario:
-        """A variant with one activity changed (other elements keep their random draws)."""
+        """A variant with one activity changed (other elements keep their random draws).
+
+        Raises ScenarioError, with field paths, if the variant is not a valid scenario.
+        """
+        if activity_id not in self.activity_index:
+            raise_if([(("activities", activity_id), f"unknown activity '{activity_id}'")],
+                     self.path)
         i = self.activity_index[activity_id]
         new = dataclasses.replace(self.activities[i], **changes)
         activities = self.activities[:i] + (new,) + self.activities[i + 1 :]

@@ -145,6 +145,8 @@ def test_python_changes_get_the_same_errors_with_paths() -> None:
          f"{MAX_ATTEMPTS}"),
         (lambda: scenario.replace_activity("lander_a", window=Window(0.001, date(2027, 3, 10))),
          "activities.lander_a.window.period: must be at least one day"),
+        (lambda: scenario.replace_activity("lander_c", success=1.0),
+         "activities.lander_c: unknown activity 'lander_c'"),
         (lambda: dataclasses.replace(scenario, as_of=date(3100, 1, 1)),
          "as_of: must be between 1900-01-01 and 2999-12-31, got 3100-01-01"),
     ]
