@@ -86,11 +86,15 @@ class _Reader:
 
     def read(self, text: str) -> Document | None:
         try:
-            if not self._within_limits(text):
-                return None
             root = self.yaml.compose(text)
         except YAMLError as exc:
             self.problems.append(_syntax_problem(exc, self.file, text))
+            return None
+        except RecursionError:
+            # ruamel's composer recurses once per level: a file nested hundreds of levels deep
+            # exhausts the stack. The event scan (iterative, and slower, so only now) says where.
+            if self._within_limits(text):  # pragma: no cover - the scan always finds it
+                self._problem((), 1, f"nested more than {MAX_DEPTH} levels deep")
             return None
         if root is None:
             self._problem((), 1, "the file is empty; a scenario needs at least scenario, as_of, "
@@ -108,8 +112,7 @@ class _Reader:
         return Document(data, self.lines, self.file, frozenset(self.rejected))
 
     def _within_limits(self, text: str) -> bool:
-        """Nesting depth and size, checked on the event stream before anything is built:
-        ruamel's composer recurses once per level, so a deep file would exhaust the stack."""
+        """Nesting depth and size, checked on the event stream, which needs no recursion."""
         depth = values = 0
         for event in self.yaml.parse(text):
             kind = type(event).__name__
@@ -137,8 +140,7 @@ class _Reader:
         if self.count > MAX_VALUES:
             raise _TooLarge(line, f"too large: aliases expand to more than {MAX_VALUES:,} values")
         if depth > MAX_DEPTH:
-            raise _TooLarge(line, f"aliases expand to values nested more than {MAX_DEPTH} "
-                                  "levels deep")
+            raise _TooLarge(line, f"nested more than {MAX_DEPTH} levels deep")
         tag = _tag(node)
         if id(node) in self.active:
             return self._reject(path, line, "an alias refers to a value that contains it "

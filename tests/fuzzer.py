@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import multiprocessing
 import os
 import random
@@ -94,13 +95,20 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
-def _text_of(data: Any) -> str:
-    """YAML of mutated data; DEEP<n> placeholders become n nested flow lists and mappings
-    (built as text: the writer would recurse as deeply as the reader is asked to)."""
+def _text_of(data: Any, rng: random.Random) -> str:
+    """YAML of mutated data (block style, or JSON, which is YAML too and much faster to
+    write); DEEP<n> placeholders become n nested flow lists and mappings (built as text: the
+    writer would recurse as deeply as the reader is asked to)."""
     from sim.yamlio import dump_yaml
 
-    text = dump_yaml(data)
-    return re.sub(r"\bDEEP(\d+)\b", lambda m: "[{k: " * (int(m[1]) // 2) + "1"
+    if rng.random() < 0.5:
+        text = dump_yaml(data)
+    else:
+        try:
+            text = json.dumps(data, indent=1, allow_nan=False)
+        except ValueError:  # NaN and infinities: only YAML can spell them
+            text = dump_yaml(data)
+    return re.sub(r'"?\bDEEP(\d+)\b"?', lambda m: "[{k: " * (int(m[1]) // 2) + "1"
                   + "}]" * (int(m[1]) // 2), text)
 
 
@@ -133,7 +141,7 @@ def mutate_data(data: dict[str, Any], rng: random.Random) -> str:
         parent[key] = f"DEEP{depth}"  # written as flow text after dumping: see _text_of
         return f"nest {path} {depth} deep"
     if op == "many":
-        n = rng.choice([100, 100, 2000, 12000])
+        n = rng.choice([100] * 6 + [1000] * 3 + [12000])
         data["activities"] = {f"m{i}": {"duration": 1} for i in range(n)} | (
             data.get("activities") or {})
         return f"{n} more activities"
@@ -332,7 +340,7 @@ def fuzz(cases: int, seed: int = 0, progress: Callable[[int], None] | None = Non
                     done.append(mutate_data(data, rng))
                 except (IndexError, KeyError, TypeError, ValueError):
                     pass
-            text: str | bytes = _text_of(data)
+            text: str | bytes = _text_of(data, rng)
             if rng.random() < 0.35:
                 text = mutate_text(str(text), rng, folder)
                 done.append("text mutation")

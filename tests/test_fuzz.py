@@ -184,3 +184,9 @@ def test_runs_of_random_scenarios_keep_every_invariant(scenario: object) -> None
     res = run(scenario, trials=20, seed=3, workers=1)  # type: ignore[arg-type]
     assert violations(res) == []
 
+
+
+def test_nesting_past_the_limit_but_within_the_stack(write: WriteFile) -> None:
+    deep = "[" * 100 + "1" + "]" * 100
+    path = write("s.yaml", BASE.format(extra=f"    slip: {deep}"))
+    assert _refused(path) == [f"{path}:7: nested more than {MAX_DEPTH} levels deep"]
