@@ -10,7 +10,7 @@ Times are engine days since the scenario's as_of at 00:00; ``np.inf`` means neve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,8 @@ BREAKDOWN_PARTS = (
 # -- the goal and the activities --------------------------------------------------------------
 def goal_distribution(res: Results) -> dict[str, Any]:
     """The headline: P(goal by deadline) with its Wilson 95% interval, P(never), goal-date
-    percentiles (``{'p10','p50','p80','p90'}`` -> date, None when that share never gets there),
+    percentiles (``{'p10', 'p50', ...}``, the results' percentile levels -> date, None when that
+    share never gets there),
     the deadline, plus the goal's name and the number of trials."""
     return {
         "goal": res.scenario.goal.name,
@@ -66,12 +67,13 @@ def goal_distribution(res: Results) -> dict[str, Any]:
 def activity_stats(res: Results) -> pd.DataFrame:
     """One row per activity (index: id, scenario order).
 
-    Columns: name, planned (date or None), p10, p50, p80, p90 (finish dates, None = that share
-    never finishes), p_finish_by_deadline (the goal's deadline), p_never, mean_attempts.
+    Columns: name, planned (date or None), one per percentile level (p10, p50, p70, p80, p90 by
+    default: finish dates, None = that share never finishes), p_finish_by_deadline (the goal's
+    deadline), p_never, mean_attempts.
     """
     table = res.activity_table()
     table.insert(1, "planned", [a.planned for a in res.scenario.activities])
-    columns = ["name", "planned", "p10", "p50", "p80", "p90",
+    columns = ["name", "planned", *(f"p{q}" for q in res.percentile_levels),
                "p_finish_by_deadline", "p_never", "mean_attempts"]
     return table[columns]
 
@@ -242,19 +244,23 @@ def compare(
     seed: int | None = None,
     workers: int | None = None,
     progress: bool = False,
+    percentiles: Sequence[int] | None = None,
 ) -> Comparison:
     """Run each scenario with the same seed (common random numbers: elements with the same id
     get the same draws, so differences come from what differs, not from noise).
 
-    Table columns: scenario (the mapping's key), probability, ci_lo, ci_hi, p_never, p10, p50,
-    p80, p90 (goal dates, None = never), deadline (each scenario's own; the probability is
-    relative to it). Rows in the mapping's order. `progress` shows a progress bar on stderr.
+    Table columns: scenario (the mapping's key), probability, ci_lo, ci_hi, p_never, one per
+    percentile level (`percentiles`, default p10, p50, p70, p80, p90: goal dates, None = never),
+    deadline (each scenario's own; the probability is relative to it). Rows in the mapping's
+    order. `progress` shows a progress bar on stderr.
     """
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     seed = fresh_seed() if seed is None else int(seed)
     results = {name: run(s, trials=trials, seed=seed, workers=workers, progress=progress)
                for name, s in scenarios.items()}
+    if percentiles is not None:
+        results = {name: res.with_percentiles(percentiles) for name, res in results.items()}
     rows = []
     for name, res in results.items():
         lo, hi = res.ci95

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 from . import validation
 from .dates import parse_date
 from .distributions import KINDS, AnyDistribution, Fixed
-from .limits import MAX_MAGNITUDE
+from .limits import MAX_ATTEMPTS, MAX_MAGNITUDE
 from .model import DAYS_PER_UNIT, RESERVED_IDS, AllOf, AnyOf, AtLeast, Requirement
 from .problems import show
+from .schema import FORMAT, keys, required
 from .yamlio import Path, Problem, format_path
 
 __all__ = ["Checker", "T", "show", "suggest"]
@@ -51,6 +52,19 @@ class Checker:
             *args: Any) -> T | None:
         """`check(f[key], path.key, *args)` if the key is set, else None."""
         return check(f[key], path + (key,), *args) if key in f else None
+
+    def read(self, f: dict[str, Any], path: Path, element: str) -> dict[str, Any]:
+        """Each key of `element` (sim.schema.FORMAT) that is set in `f`, read by its check:
+        model field name -> value (None where unset or wrong)."""
+        return {key.attribute: self.opt(f, key.name, path, getattr(self, key.check), *key.args)
+                for key in FORMAT[element]}
+
+    def attempts(self, value: Any, path: Path) -> int | None:
+        if isinstance(value, int) and not isinstance(value, bool) and 2 <= value <= MAX_ATTEMPTS:
+            return value
+        self.problem(path, f"must be a whole number from 2 to {MAX_ATTEMPTS} (it counts the "
+                           f"first attempt), got {show(value)}")
+        return None
 
     def fields(self, value: Any, path: Path, allowed: tuple[str, ...],
                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -184,7 +198,7 @@ class Checker:
     def distribution_kind(self, kind: str, params: Any, path: Path) -> AnyDistribution | None:
         where = path + (kind,)
         if kind == "lognormal":
-            f = self.fields(params, where, ("median", "p90"), ("median", "p90"))
+            f = self.fields(params, where, keys("lognormal"), required("lognormal"))
             if f is None or len(f) < 2:
                 return None
             args = [self.number(f[k], where + (k,)) for k in ("median", "p90")]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import sys
@@ -22,7 +24,7 @@ from types import FrameType
 from . import __version__, montecarlo
 from .montecarlo import TooManyTrialsError, available_cpus, run
 from .output import OutputExistsError, atomic_folder, check_output_dir, write_results
-from .results import Results
+from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
 EXIT_BAD_INPUT = 2
@@ -83,6 +85,22 @@ def _half_width(text: str) -> float:
     return value
 
 
+def _percentiles(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated whole percents, e.g. 10,50,70,80,90."""
+    try:
+        return check_percentiles(int(part) for part in text.split(","))
+    except ValueError as exc:
+        if "invalid literal" in str(exc):
+            exc = ValueError(f"expected whole numbers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_percentiles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--percentiles", type=_percentiles, default=PERCENTILES, metavar="LIST",
+                        help="goal-date percentiles to report, comma-separated (default "
+                             + ",".join(map(str, PERCENTILES)) + ")")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ilrs", description="Schedule-risk Monte Carlo for lunar programmes."
@@ -105,6 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
+    _add_percentiles(p_run)
+    p_run.add_argument("--xlsx", type=Path, metavar="FILE",
+                       help="write a workbook: summary, per-mission table, sources")
+    p_run.add_argument("--json", action="store_true",
+                       help="print the summary as JSON on stdout (and nothing else there)")
+
+    p_app = commands.add_parser("app", help="the what-if page in the browser (this machine only)")
+    p_app.add_argument("scenario", nargs="?", type=Path,
+                       help="scenario YAML file (default scenarios/ilrs_baseline.yaml); the "
+                            "scenarios beside it can be picked on the page")
+    p_app.add_argument("--port", type=_seed, default=5006, help="default 5006; 0: a free port")
+    p_app.add_argument("--trials", type=_positive_int, default=2000,
+                       help="trials per answer (default 2000)")
+    p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
+    p_app.add_argument("--address", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+
+    commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
     p_val = commands.add_parser("validate", help="check scenario files and print ok or the errors")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -113,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("scenarios", nargs="+", help="scenario YAML files")
     _simulation_options(p_cmp)
     p_cmp.add_argument("--out", type=Path, help="write comparison.csv and the S-curves")
+    _add_percentiles(p_cmp)
 
     p_drv = commands.add_parser("drivers", help="risk drivers: switch each uncertainty off in turn")
     p_drv.add_argument("scenario", help="scenario YAML file")
@@ -125,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
+    _add_percentiles(p_rep)
     return parser
 
 
@@ -168,6 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args.scenarios)
+    if args.command == "app":
+        return _app(args)
+    if args.command == "schema":
+        from .schema import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
     from . import commands  # analysis and plotting load matplotlib: only when asked for
 
     handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
@@ -182,6 +227,20 @@ def _what_was_written() -> str:
 def progress_wanted(args: argparse.Namespace) -> bool:
     """A progress bar unless --quiet, and only where someone watches (stderr a terminal)."""
     return not args.quiet and sys.stderr.isatty()
+
+
+def _app(args: argparse.Namespace) -> int:
+    from .app import default_scenario, serve
+
+    scenario = args.scenario or default_scenario()
+    if scenario is None:
+        print("ilrs app: no scenario given and no scenarios/ilrs_baseline.yaml here",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
+    serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
+          announce=lambda line: print(line, flush=True))
+    return 0
 
 
 def _validate(paths: list[str]) -> int:
@@ -205,23 +264,42 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None and args.plots is not None and (
             args.out.absolute() == args.plots.absolute()):
         raise OutputExistsError(f"{args.out}: --out and --plots must be different folders")
+    if args.xlsx is not None:
+        from .spreadsheet import check_output_file
+
+        check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
     results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
                   progress=progress_wanted(args), precision=args.precision,
-                  max_trials=montecarlo.MAX_TRIALS)
+                  max_trials=montecarlo.MAX_TRIALS).with_percentiles(args.percentiles)
+    scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
-        write_results(results, resolved_yaml(scenario), args.out, force=args.force)
+        write_results(results, scenario_yaml, args.out, force=args.force)
         written.append(f"{args.out}/")
-    print(format_report(results, args.scenario))
+    if args.xlsx is not None:
+        from .spreadsheet import write_workbook
+
+        write_workbook(results, args.xlsx, scenario_yaml, force=args.force)
+        written.append(str(args.xlsx))
+    # With --json, stdout carries the summary alone; what a person reads goes to stderr.
+    say = sys.stderr if args.json else sys.stdout
+    if args.json:
+        digest = hashlib.sha256(scenario_yaml.encode("utf-8")).hexdigest()
+        print(json.dumps(results.summary(scenario_sha256=digest), indent=2))
+    else:
+        print(format_report(results, args.scenario))
     if args.plots is not None:
         from .plotting import save_standard_figures
 
         with atomic_folder(args.plots, args.force) as tmp:
             paths = save_standard_figures(results, tmp)
         written.append(f"{args.plots}/")
-        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)")
+        print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)", file=say)
     if args.out is not None:
-        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)")
+        print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)",
+              file=say)
+    if args.xlsx is not None:
+        print(f"Workbook        {args.xlsx} (Summary, Missions, Sources)", file=say)
     if results.precision_reached is False:
         print(f"ilrs: precision not reached: the 95% interval is +/-{results.half_width:.4f}, "
               f"not within +/-{args.precision:g}, at the cap of {results.trials:,} trials",

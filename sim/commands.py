@@ -44,15 +44,18 @@ def compare(args: argparse.Namespace) -> int:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
     result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
-                               progress=progress_wanted(args))
+                               progress=progress_wanted(args),
+                               percentiles=args.percentiles)
     table = result.table
+    keys = [f"p{q}" for q in args.percentiles]
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
-    print(f"{'scenario':<24} {'P(by deadline)':>14} {'95% CI':>17} {'P50':>11} {'P80':>11}"
-          f" {'never':>7}")
-    for row in table.itertuples():
+    print(f"{'scenario':<24} {'P(by deadline)':>14} {'95% CI':>17}"
+          + "".join(f" {k.upper():>11}" for k in keys) + f" {'never':>7}")
+    for _, row in table.iterrows():
         ci = f"{_percent(row.ci_lo)}-{_percent(row.ci_hi)}"
-        print(f"{row.scenario:<24} {_percent(row.probability):>14} {ci:>17} {_date(row.p50):>11}"
-              f" {_date(row.p80):>11} {_percent(row.p_never):>7}")
+        print(f"{row.scenario:<24} {_percent(row.probability):>14} {ci:>17}"
+              + "".join(f" {_date(row[k]):>11}" for k in keys)
+              + f" {_percent(row.p_never):>7}")
     if args.out is not None:
         from .plotting import plot_compare
 
@@ -110,11 +113,13 @@ def report(args: argparse.Namespace) -> int:
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
                   progress=progress)
     table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress)
+    results = results.with_percentiles(args.percentiles)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
-                                       workers=args.workers, progress=progress)
+                                       workers=args.workers, progress=progress,
+                                       percentiles=args.percentiles)
     # Rendered first, then written under a temporary name and renamed: never half a file.
     html = render_report(results, table, comparison, criticality(results))
     write_file(args.output, html.encode("utf-8"), force=args.force)

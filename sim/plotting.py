@@ -140,10 +140,12 @@ def plot_goal_histogram(res: Results, ax: Axes | None = None) -> Axes:
     lo, hi = res.ci95
     dl = _num(sc.goal.deadline) + 1
     cdf_ax.plot([dl], [res.probability * 100], "o", color=RED, zorder=5)
-    p50 = res.percentiles["p50"]
     lines = [f"P(by {sc.goal.deadline.isoformat()}) {_is(res.probability)}",
-             f"95% CI {_pct(lo)} to {_pct(hi)}",
-             f"median goal date: {p50.isoformat() if p50 else 'never'}"]
+             f"95% CI {_pct(lo)} to {_pct(hi)}"]
+    if "p50" in res.percentiles:
+        p50 = res.percentiles["p50"]
+        lines.append(f"median goal date: {p50.isoformat() if p50 else 'never'}")
+    _mark_percentiles(cdf_ax, res, end)
     later = float((x >= end).sum()) / res.trials
     if later > 0:
         off = mdates.num2date(end).date()  # type: ignore[no-untyped-call]
@@ -165,9 +167,22 @@ def plot_goal_histogram(res: Results, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def _mark_percentiles(cdf_ax: Axes, res: Results, end: float) -> None:
+    """The results' goal-date percentiles as labelled points on the S-curve (those in view)."""
+    for key, when in res.percentiles.items():
+        if when is None or _num(when) >= end:
+            continue
+        q = int(key[1:])
+        x = _num(when) + 1  # the S-curve reaches q at the end of that day
+        cdf_ax.plot([x], [q], "o", ms=4, mfc="white", mec="black", zorder=5)
+        cdf_ax.annotate(key.upper(), (x, q), xytext=(-4, 3), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=7.5)
+
+
 def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
-    """One row per activity still to come: P10-P90 finish bar, P50 mark, the announced
-    (`planned`) date, the deadline, and P(never) on the right where it exceeds 0.5%."""
+    """One row per activity still to come: a finish bar from the lowest to the highest of the
+    results' percentiles (P10-P90 by default), P50 mark, the announced (`planned`) date, the
+    deadline, and P(never) on the right where it exceeds 0.5%."""
     table = res.activity_table()
     acts = [a for a in res.scenario.activities if a.done is None]
     ax = _new_axes(ax, (10, 1.2 + 0.42 * max(len(acts), 3)))
@@ -178,10 +193,12 @@ def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
         return None if d is None else float(_num(d))
 
     never_labels, any_open = [], False
+    low, high = f"p{res.percentile_levels[0]}", f"p{res.percentile_levels[-1]}"
     for row, act in enumerate(acts):
         y = len(acts) - 1 - row  # first activity at the top
         stats = table.loc[act.id]
-        p10, p50, p90 = num(stats["p10"]), num(stats["p50"]), num(stats["p90"])
+        p10, p90 = num(stats[low]), num(stats[high])
+        p50 = num(stats["p50"]) if "p50" in stats else None
         if p10 is not None and p10 < end:
             right = min(p90 if p90 is not None else end, end)
             open_end = p90 is None or p90 > end
@@ -192,8 +209,8 @@ def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
                 ax.annotate("", xy=(end, y), xytext=(end - 0.03 * (end - start), y),
                             arrowprops={"arrowstyle": "->", "color": BLUE})
         elif p10 is not None:
-            ax.text(end, y, f"P10 {stats['p10'].year} ", ha="right", va="center", fontsize=8,
-                    color=BLUE)
+            ax.text(end, y, f"{low.upper()} {stats[low].year} ", ha="right", va="center",
+                    fontsize=8, color=BLUE)
         if p50 is not None and p50 < end:
             ax.plot([p50, p50], [y - 0.3, y + 0.3], color="black", lw=2.2, solid_capstyle="butt")
         if act.planned is not None:
@@ -214,14 +231,15 @@ def plot_schedule(res: Results, ax: Axes | None = None) -> Axes:
     ax.set_axisbelow(True)
     ax.set_xlabel(f"finish date; dotted line: the data date, {base}")
     ax.set_title(f"Mission finish dates: {res.scenario.title} ({res.trials:,} trials)", fontsize=11)
-    handles = [Patch(color=BLUE, alpha=0.75, label="P10-P90 finish"),
-               Patch(fc=BLUE, alpha=0.75, hatch="///", ec=BLUE, label="P90 later or never"),
+    handles = [Patch(color=BLUE, alpha=0.75, label=f"{low.upper()}-{high.upper()} finish"),
+               Patch(fc=BLUE, alpha=0.75, hatch="///", ec=BLUE,
+                     label=f"{high.upper()} later or never"),
                Line2D([], [], color="black", lw=2.2, label="P50 (median)"),
                Line2D([], [], ls="", marker="D", mfc="white", mec=ORANGE, mew=1.8,
                       label="announced (planned) date"),
                Line2D([], [], color=RED, ls="--", label="goal deadline")]
     # Only what the chart shows: no hatch or diamond entry when there is none.
-    shown = [True, any_open, True, any(a.planned for a in acts), True]
+    shown = [True, any_open, "p50" in table, any(a.planned for a in acts), True]
     handles = [h for h, keep in zip(handles, shown, strict=True) if keep]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0),
               bbox_transform=_below(ax, 34), ncol=len(handles), fontsize=8.5, frameon=False)

@@ -180,23 +180,27 @@ def _cards(res: Results) -> list[tuple[str, list[str]]]:
     return [
         (_pct(res.probability), [f"P({sc.goal.name} by {sc.goal.deadline})",
                                  f"95% interval {_pct(lo)} to {_pct(hi)}"]),
-        (_date(pct["p50"]), ["median goal date (P50)"]),
-        (_date(pct["p80"]), ["P80 goal date: met by then in 80% of trials"]),
+        *((_date(d), [f"{k.upper()} goal date: met by then in {k[1:]}% of trials"])
+          for k, d in pct.items()),
         (_pct(res.p_never), ["share of trials in which the goal is never met"]),
     ]
 
 
 def _milestones(res: Results) -> dict[str, Any]:
     stats = analysis.activity_stats(res)
+    keys = [f"p{q}" for q in res.percentile_levels]
     rows = [
         (_code(aid), str(r["name"]), _date(r["planned"], ""),
-         *(_date(r[q]) for q in ("p10", "p50", "p90")),
+         *(_date(r[q]) for q in keys),
          _pct(r["p_finish_by_deadline"]), _pct(r["p_never"]), f"{r['mean_attempts']:.2f}")
         for aid, r in stats.iterrows()
     ]
-    headers = ["id", "activity", "announced", "P10", "P50", "P90",
+    n = len(keys)
+    headers = ["id", "activity", "announced", *(q.upper() for q in keys),
                f"P(by {res.scenario.goal.deadline})", "P(never)", "mean attempts"]
-    return _table(headers, rows, numeric=range(6, 9), dates=range(2, 6))
+    table = _table(headers, rows, numeric=range(3 + n, 6 + n), dates=range(2, 3 + n))
+    table["levels"] = ("/".join(q.upper() for q in keys), "/".join(q[1:] for q in keys))
+    return table
 
 
 def _breakdown(res: Results) -> dict[str, Any]:
@@ -241,12 +245,15 @@ def _drivers_table(drivers: pd.DataFrame) -> dict[str, Any]:
 
 
 def _comparison_table(comparison: Any) -> dict[str, Any]:
+    first = next(iter(comparison.results.values()))
+    keys = [f"p{q}" for q in first.percentile_levels]
     rows = [(str(r["scenario"]), _date(r.get("deadline"), "–"), _pct(r["probability"]),
              f"{_pct(r['ci_lo'])} to {_pct(r['ci_hi'])}", _pct(r["p_never"]),
-             *(_date(r[q]) for q in ("p10", "p50", "p80", "p90")))
+             *(_date(r[q]) for q in keys))
             for _, r in comparison.table.iterrows()]
     return _table(["scenario", "deadline", "P(by deadline)", "95% interval", "P(never)",
-                   "P10", "P50", "P80", "P90"], rows, numeric=(2, 4), dates=(1, 3, 5, 6, 7, 8))
+                   *(q.upper() for q in keys)], rows, numeric=(2, 4),
+                  dates=(1, 3, *range(5, 5 + len(keys))))
 
 
 def _source_ref(key: str | None) -> Cell:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,9 @@ __all__ = ["NEVER_DATE", "PERCENTILES", "Results", "day_index", "percentile_day"
 if TYPE_CHECKING:  # pandas costs a second to import; only the DataFrame methods need it
     import pandas as pd
 
-PERCENTILES = (10, 50, 80, 90)
+# The goal-date percentiles reported unless others are asked for. P70 is there because NASA's
+# joint-confidence-level policy budgets programmes at 70% (NPR 7120.5); P80 is a common margin.
+PERCENTILES = (10, 50, 70, 80, 90)
 Z95 = 1.959963984540054
 
 
@@ -34,6 +39,18 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     lo = 0.0 if successes == 0 else max(0.0, centre - half)
     hi = 1.0 if successes == n else min(1.0, centre + half)
     return lo, hi
+
+
+def check_percentiles(levels: Iterable[int]) -> tuple[int, ...]:
+    """`levels` as sorted whole percents 1..100 without repeats; ValueError says what is wrong."""
+    out = []
+    for q in levels:
+        if isinstance(q, bool) or not isinstance(q, int | np.integer) or not 1 <= q <= 100:
+            raise ValueError(f"a percentile must be a whole number from 1 to 100, got {q!r}")
+        out.append(int(q))
+    if not out:
+        raise ValueError("needs at least one percentile")
+    return tuple(sorted(set(out)))
 
 
 def percentile_day(days: np.ndarray, percent: int) -> float:
@@ -71,7 +88,15 @@ class Results:
     elapsed_s: float = 0.0
     # The half-width asked for with `precision` (None: a fixed number of trials).
     precision: float | None = None
+    # The goal-date percentiles reported (`percentiles`, tables, summary); see with_percentiles.
+    percentile_levels: tuple[int, ...] = PERCENTILES
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def with_percentiles(self, levels: Iterable[int]) -> Results:
+        """The same results reporting the percentiles `levels` (whole percents, e.g.
+        ``(10, 50, 70, 80, 90)``) everywhere: percentiles, tables, summary, figures, report.
+        The arrays are shared, not copied."""
+        return dataclasses.replace(self, percentile_levels=check_percentiles(levels), _cache={})
 
     # -- the goal -------------------------------------------------------------------------
     @property
@@ -144,7 +169,7 @@ class Results:
         return None if math.isinf(days) else self.scenario.as_of + timedelta(days=int(days))
 
     def _percentile_dates(self, days: np.ndarray) -> dict[str, date | None]:
-        return {f"p{q}": self.to_date(percentile_day(days, q)) for q in PERCENTILES}
+        return {f"p{q}": self.to_date(percentile_day(days, q)) for q in self.percentile_levels}
 
     def date_column(self, days: np.ndarray) -> np.ndarray:
         """datetime64[s] dates of engine times; never is NEVER_DATE (9999-12-31), which sorts
@@ -164,6 +189,14 @@ class Results:
             columns[act.id] = self.date_column(self.finish_days[:, j])
         return pd.DataFrame(columns)
 
+    def to_excel(self, path: str | os.PathLike[str], force: bool = False) -> None:
+        """Write an Excel workbook (Summary, Missions, Sources; dates as spreadsheet dates) to
+        `path`, whole or not at all; refused if the file exists, unless `force`."""
+        from .scenario import resolved_yaml
+        from .spreadsheet import write_workbook
+
+        write_workbook(self, path, resolved_yaml(self.scenario), force=force)
+
     def summary(self, scenario_sha256: str | None = None) -> dict[str, Any]:
         """The content of summary.json."""
         goal = self.scenario.goal
@@ -177,7 +210,7 @@ class Results:
                 "p_finish_by_deadline": row["p_finish_by_deadline"],
                 "p_never": row["p_never"],
                 "mean_attempts": row["mean_attempts"],
-                "percentiles": {f"p{q}": iso(row[f"p{q}"]) for q in PERCENTILES},
+                "percentiles": {f"p{q}": iso(row[f"p{q}"]) for q in self.percentile_levels},
             }
             for row in self._activity_rows()
         }

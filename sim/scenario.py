@@ -16,7 +16,7 @@ from typing import Any
 
 from .checks import Checker, T, show, suggest
 from .distributions import ZERO
-from .limits import MAX_ATTEMPTS, MAX_ELEMENTS
+from .limits import MAX_ELEMENTS
 from .model import (
     Activity,
     Dependency,
@@ -29,6 +29,7 @@ from .model import (
     Window,
     find_cycle,
 )
+from .schema import keys, required
 from .validation import ModelError
 from .yamlio import (
     Path,
@@ -43,15 +44,9 @@ from .yamlio import (
 
 __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_scenario", "resolved_yaml"]
 
-TOP_KEYS = ("scenario", "description", "as_of", "time_unit", "extends", "sources",
-            "factors", "vehicles", "risks", "activities", "goal")
-ACTIVITY_KEYS = ("name", "after", "planned", "slip", "duration", "vehicle", "window", "success",
-                 "on_failure", "factors", "done", "source")
-VEHICLE_KEYS = ("name", "reliability", "min_interval", "stand_down", "available", "after",
-                "source")
-RISK_KEYS = ("name", "probability", "annual_probability", "delay", "applies_to", "cancels",
-             "source")
-GOAL_KEYS = ("name", "deadline", "requires")
+# The keys of each element, and the check of each key, come from the one table in sim.schema
+# (which also generates the JSON Schema).
+TOP_KEYS = keys("top")
 SECTIONS = {"factors": "factor", "vehicles": "vehicle", "risks": "risk", "activities": "activity"}
 
 # Values that `extends` replaces whole instead of merging key by key: a child that writes
@@ -138,7 +133,7 @@ class _Builder(Checker):
         self.raw: dict[str, dict[str, Any]] = {}  # kind -> id -> raw value, for references
 
     def build(self) -> Scenario | None:
-        top = self.fields(self.data, (), TOP_KEYS, ("scenario", "as_of", "activities", "goal"))
+        top = self.fields(self.data, (), TOP_KEYS, required("top"))
         if top is None:
             return None
         self.as_of = self.opt(top, "as_of", (), self.date)
@@ -200,23 +195,15 @@ class _Builder(Checker):
         return None if dist is None else Factor(ident, dist)
 
     def vehicle(self, ident: str, value: Any, path: Path) -> Vehicle | None:
-        f = self.fields(value, path, VEHICLE_KEYS)
+        f = self.fields(value, path, keys("vehicle"))
         if f is None:
             return None
         before = len(self.problems)
-        kw = {
-            "name": self.opt(f, "name", path, self.text),
-            "reliability": self.opt(f, "reliability", path, self.probability),
-            "min_interval": self.opt(f, "min_interval", path, self.number, 0.0),
-            "stand_down": self.opt(f, "stand_down", path, self.distribution, "stand-down"),
-            "available": self.opt(f, "available", path, self.date),
-            "after": self.opt(f, "after", path, self.id_list, "activity"),
-            "source": self.opt(f, "source", path, self.source),
-        }
+        kw = self.read(f, path, "vehicle")
         return self.make(Vehicle, before, id=ident, **_default_name(kw, ident))
 
     def risk(self, ident: str, value: Any, path: Path) -> Risk | None:
-        f = self.fields(value, path, RISK_KEYS)
+        f = self.fields(value, path, keys("risk"))
         if f is None:
             return None
         before = len(self.problems)
@@ -233,38 +220,17 @@ class _Builder(Checker):
             self.problem(path + ("applies_to",), "needs delay (how long the activities wait)")
         if "delay" not in f and "cancels" not in f:
             self.problem(path, "needs delay (with applies_to) or cancels, got neither")
-        kw = {
-            "name": self.opt(f, "name", path, self.text),
-            "probability": self.opt(f, "probability", path, self.probability),
-            "annual_probability": self.opt(f, "annual_probability", path, self.probability),
-            "delay": self.opt(f, "delay", path, self.distribution, "delay"),
-            "applies_to": self.opt(f, "applies_to", path, self.id_list, "activity"),
-            "cancels": self.opt(f, "cancels", path, self.id_list, "activity"),
-            "source": self.opt(f, "source", path, self.source),
-        }
+        kw = self.read(f, path, "risk")
         return self.make(Risk, before, id=ident, **_default_name(kw, ident))
 
     def activity(self, ident: str, value: Any, path: Path) -> Activity | None:
-        f = self.fields(value, path, ACTIVITY_KEYS)
+        f = self.fields(value, path, keys("activity"))
         if f is None:
             return None
         before = len(self.problems)
         if "slip" in f and "planned" not in f:
             self.problem(path + ("slip",), "needs planned (a slip is added to the planned date)")
-        kw = {
-            "name": self.opt(f, "name", path, self.text),
-            "after": self.opt(f, "after", path, self.after),
-            "planned": self.opt(f, "planned", path, self.date),
-            "slip": self.opt(f, "slip", path, self.distribution, "slip"),
-            "duration": self.opt(f, "duration", path, self.distribution, "duration"),
-            "vehicles": self.opt(f, "vehicle", path, self.id_list, "vehicle", False),
-            "window": self.opt(f, "window", path, self.window),
-            "success": self.opt(f, "success", path, self.probability),
-            "on_failure": self.opt(f, "on_failure", path, self.on_failure),
-            "factors": self.opt(f, "factors", path, self.id_list, "factor"),
-            "done": self.opt(f, "done", path, self.date),
-            "source": self.opt(f, "source", path, self.source),
-        }
+        kw = self.read(f, path, "activity")
         done = kw["done"]
         if isinstance(done, date) and self.as_of is not None and done > self.as_of:
             self.problem(path + ("done",), f"must be on or before as_of ({self.as_of}), got {done}")
@@ -278,7 +244,7 @@ class _Builder(Checker):
         deps = []
         for item, where in items:
             if isinstance(item, dict):
-                f = self.fields(item, where, ("id", "lag"), ("id",)) or {}
+                f = self.fields(item, where, keys("dependency"), required("dependency")) or {}
                 lag = self.opt(f, "lag", where, self.distribution, "lag")
                 ident = f.get("id")
                 if isinstance(ident, str):
@@ -295,36 +261,25 @@ class _Builder(Checker):
         return tuple(deps)
 
     def window(self, value: Any, path: Path) -> Window | None:
-        f = self.fields(value, path, ("period", "anchor"), ("period", "anchor"))
+        f = self.fields(value, path, keys("window"), required("window"))
         if f is None:
             return None
-        period = self.opt(f, "period", path, self.number, 0.0, True)
-        anchor = self.opt(f, "anchor", path, self.date)
-        return None if period is None or anchor is None else Window(period, anchor)
+        kw = self.read(f, path, "window")
+        return None if None in kw.values() else Window(**kw)
 
     def on_failure(self, value: Any, path: Path) -> OnFailure | None:
-        f = self.fields(value, path, ("attempts", "rebuild"), ("attempts", "rebuild"))
+        f = self.fields(value, path, keys("on_failure"), required("on_failure"))
         if f is None:
             return None
-        attempts = f.get("attempts")
-        if "attempts" in f and not (isinstance(attempts, int) and not isinstance(attempts, bool)
-                                    and 2 <= attempts <= MAX_ATTEMPTS):
-            self.problem(path + ("attempts",), f"must be a whole number from 2 to {MAX_ATTEMPTS} "
-                         f"(it counts the first attempt), got {show(attempts)}")
-            attempts = None
-        rebuild = self.opt(f, "rebuild", path, self.distribution, "rebuild")
-        return None if attempts is None or rebuild is None else OnFailure(attempts, rebuild)
+        kw = self.read(f, path, "on_failure")
+        return None if None in kw.values() else OnFailure(**kw)
 
     def goal(self, value: Any, path: Path) -> Goal | None:
-        f = self.fields(value, path, GOAL_KEYS, GOAL_KEYS)
+        f = self.fields(value, path, keys("goal"), required("goal"))
         if f is None:
             return None
-        name = self.opt(f, "name", path, self.text)
-        deadline = self.opt(f, "deadline", path, self.date)
-        requires = self.opt(f, "requires", path, self.requirement)
-        if name is None or deadline is None or requires is None:
-            return None
-        return Goal(name, deadline, requires)
+        kw = self.read(f, path, "goal")
+        return None if None in kw.values() else Goal(**kw)
 
     def check_refs(self) -> None:
         """Every id used names an element of the right kind (did-you-mean when close)."""

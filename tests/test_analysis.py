@@ -304,7 +304,7 @@ def test_compare_uses_one_seed_for_every_scenario():
     no_risk = dataclasses.replace(base, risks=())
     cmp = compare({"base": base, "same": base, "no risks": no_risk}, trials=800, workers=1)
     assert list(cmp.table.columns) == ["scenario", "probability", "ci_lo", "ci_hi", "p_never",
-                                       "p10", "p50", "p80", "p90", "deadline"]
+                                       "p10", "p50", "p70", "p80", "p90", "deadline"]
     assert list(cmp.table["scenario"]) == ["base", "same", "no risks"]
     assert list(cmp.results) == ["base", "same", "no risks"]
     assert {r.seed for r in cmp.results.values()} == {cmp.seed}
@@ -337,7 +337,7 @@ def test_goal_distribution_and_activity_stats():
     assert g["percentiles"] == res.percentiles and g["deadline"] == day(45)
     stats = activity_stats(res)
     assert list(stats.index) == ["a", "b", "slack"]
-    assert list(stats.columns) == ["name", "planned", "p10", "p50", "p80", "p90",
+    assert list(stats.columns) == ["name", "planned", "p10", "p50", "p70", "p80", "p90",
                                    "p_finish_by_deadline", "p_never", "mean_attempts"]
     assert stats.loc["slack", "p10"] == day(1)  # done at day 1 unless the harmless risk hits
     assert stats["planned"].isna().all()

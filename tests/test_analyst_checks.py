@@ -47,7 +47,7 @@ def _expected(summary: dict[str, object], q: int) -> tuple[date, float]:
     return (date.fromisoformat(p) if p else NEVER_DATE), goal["probability"]
 
 
-@pytest.mark.parametrize("q", [10, 50, 80, 90])
+@pytest.mark.parametrize("q", [10, 50, 70, 80, 90])
 def test_the_readme_pandas_line_reproduces_summary_json(folder: Path, q: int,
                                                         capsys: pytest.CaptureFixture[str]):
     summary = json.loads((folder / "summary.json").read_text())
@@ -57,7 +57,7 @@ def test_the_readme_pandas_line_reproduces_summary_json(folder: Path, q: int,
     assert (date.fromisoformat(day), float(share)) == _expected(summary, q)
 
 
-@pytest.mark.parametrize("q", [10, 50, 80, 90])
+@pytest.mark.parametrize("q", [10, 50, 70, 80, 90])
 def test_the_readme_duckdb_line_reproduces_summary_json(folder: Path, q: int):
     summary = json.loads((folder / "summary.json").read_text())
     sql = _code("sql").replace("DIR", str(folder)).replace("goal, 0.5)", f"goal, {q / 100})")
