@@ -12,7 +12,7 @@ processes changes nothing in the results. What this module guarantees is about p
   SIGTERM of systemd or docker; the parent alone decides what happens (it stops the workers
   and says so once, instead of one traceback per worker or a "worker died" error);
 - when the run stops for any reason (an exception, an interrupt, a termination signal turned
-  into an exception by :func:`sim.interrupts.handle_signals`), the workers are killed rather
+  into an exception by the `ilrs` command), the workers are killed rather
   than left to finish their blocks.
 """
 
