@@ -82,11 +82,15 @@ def _temp_prefix(out: Path) -> str:
     return f".{out.name}.tmp-"
 
 
+# Any temporary name this module makes: .<name>.tmp-<pid>-<suffix>.
+_TEMP_NAME = re.compile(r"\..+\.tmp-(\d+)-")
+
+
 def _sweep_stale(out: Path) -> None:
-    """Remove temporary folders and files left beside `out` by writers that no longer run."""
-    pattern = re.compile(re.escape(_temp_prefix(out)) + r"(\d+)-")
+    """Remove temporary folders and files left beside `out` (for any destination in that
+    folder) by writers that no longer run, e.g. runs killed while writing."""
     for entry in out.parent.iterdir():
-        m = pattern.match(entry.name)
+        m = _TEMP_NAME.match(entry.name)
         if m is None or int(m[1]) == os.getpid():
             continue
         try:

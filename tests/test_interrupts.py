@@ -104,11 +104,14 @@ def test_stale_temporary_folders_are_swept(tmp_path: Path) -> None:
     """A run killed while writing leaves its temporary folder; the next run removes it."""
     results = run(load_scenario(QUICKSTART), trials=50, seed=1, workers=1)
     dead = _dead_pid()
-    stale = tmp_path / f".out.tmp-{dead}-abcd"
-    stale.mkdir()
-    (stale / "summary.json").write_text("{")
+    for name in ("out", "other"):
+        stale = tmp_path / f".{name}.tmp-{dead}-abcd"
+        stale.mkdir()
+        (stale / "summary.json").write_text("{")
+    live = tmp_path / f".busy.tmp-{os.getpid()}-abcd"  # a writer that still runs: kept
+    live.mkdir()
     write_results(results, "x: 1\n", tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "out"]
 
 
 def _dead_pid() -> int:
