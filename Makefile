@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/ilrs_baseline.yaml
 
-.PHONY: run test bench fuzz figures clean
+.PHONY: run test fuzz bench figures clean
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -24,15 +24,24 @@ test: $(VENV)/.test-installed
 	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
-	$(BIN)/python bench/benchmark.py --write-readme
-
-# 10,000 mutated scenarios (about an hour on two cores); writes its tally into the README.
+# Long generated-input runs: every test under tests/fuzz/ marked `fuzz` (minutes, not seconds),
+# then 10,000 mutated scenarios through the loader and a 50-trial run (about an hour on two
+# loaded cores), whose tally goes into the README.
 fuzz: $(VENV)/.test-installed
-	$(BIN)/python tests/fuzzer.py --cases 10000 --write-readme
+	$(BIN)/python -m pytest -q -m fuzz tests/fuzz
+	$(BIN)/python tests/fuzzer.py --cases 10000 --seed 11 --write-readme
+
+# pmcontrols, measured side by side, lives in the benchmark's own environment.
+bench/.venv/.installed:
+	$(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet --disable-pip-version-check pmcontrols==0.2.1
+	touch $@
+
+bench: $(VENV)/.installed bench/.venv/.installed
+	$(BIN)/python bench/benchmark.py --write-readme
 
 figures: $(VENV)/.installed
 	$(BIN)/python docs/make_figures.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) bench/.venv .pytest_cache .hypothesis build *.egg-info

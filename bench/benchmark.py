@@ -1,38 +1,134 @@
-"""`make bench`: engine throughput (trials per second per core) and the peak memory of a
-1,000,000-trial run. Prints a table; the figures in the README come from here.
+"""`make bench`: trials per second per core for both engines, the cost of drawing the inputs,
+pmcontrols on the same PERT network, numba compile times, `ilrs drivers` before and after,
+and the peak memory of a 1,000,000-trial run. Prints a table; the README's figures come from
+here.
 
-    python bench/benchmark.py [--trials 4000] [--million 1000000] [--skip-memory]
+    python bench/benchmark.py [--trials 20000] [--million 1000000] [--skip-memory]
+
+Speeds are CPU time of one process (time.process_time), medians of three repeats, after a
+warm-up run that loads the compiled engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from synthetic import synthetic_scenario  # noqa: E402
+from synthetic import pert_network, pert_scenario, synthetic_scenario  # noqa: E402
 
 from sim import load_scenario, run  # noqa: E402
+from sim.drivers import risk_drivers  # noqa: E402
 from sim.model import Scenario  # noqa: E402
+from sim.sampling import blocks, draw_block  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "ilrs_baseline.yaml"
+PMCONTROLS_PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
 
 
-def throughput(scenario: Scenario, trials: int, repeats: int = 3) -> float:
-    """Best of `repeats` single-worker runs, in trials per second (= per core)."""
-    best = 0.0
+def cpu_seconds(work: Callable[[], object], repeats: int = 3) -> float:
+    """Median CPU time of `work` over `repeats` runs."""
+    times = []
     for _ in range(repeats):
-        began = time.perf_counter()
-        run(scenario, trials=trials, seed=1, workers=1)
-        best = max(best, trials / (time.perf_counter() - began))
-    return best
+        began = time.process_time()
+        work()
+        times.append(time.process_time() - began)
+    return statistics.median(times)
+
+
+def engine_rate(scenario: Scenario, trials: int, engine: str) -> float:
+    run(scenario, trials=min(trials, 1000), seed=1, workers=1, engine=engine)  # warm-up
+    return trials / cpu_seconds(lambda: run(scenario, trials=trials, seed=1, workers=1,
+                                            engine=engine))
+
+
+def drawing_rate(scenario: Scenario, trials: int) -> float:
+    def draw_all() -> None:
+        for block, size in blocks(trials):
+            draw_block(scenario, 1, block, size)
+
+    return trials / cpu_seconds(draw_all)
+
+
+def compile_times() -> dict[str, float]:
+    """Seconds to import the compiled engine and run its first block: with an empty numba
+    cache (it compiles) and again with the cache it wrote (it loads)."""
+    code = """
+import sys, time
+sys.path.insert(0, "bench")
+from synthetic import synthetic_scenario
+from sim.engine import Plan
+from sim.sampling import draw_block
+s = synthetic_scenario(50)
+plan, draws = Plan.compile(s), draw_block(s, 1, 0, 10)
+began = time.perf_counter()
+from sim.engine import fast
+fast.run_block(plan, draws)
+print(time.perf_counter() - began)
+"""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        seconds = [
+            float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True, env=env, cwd=ROOT).stdout.split()[-1])
+            for _ in range(2)
+        ]
+    return {"first": seconds[0], "cached": seconds[1]}
+
+
+def pmcontrols_side_by_side(activities: int, trials: int) -> dict[str, float] | None:
+    """The same PERT network in ilrs-sim (compiled engine) and in pmcontrols (bench/.venv)."""
+    if not PMCONTROLS_PYTHON.exists():
+        return None
+    records = pert_network(activities)
+    code = f"""
+import json, sys, time, numpy as np, pmcontrols
+records = json.loads(sys.stdin.read())
+pmcontrols.pert(records, n_sim=1000, seed=1)
+times = []
+for seed in (1, 2, 3):
+    began = time.process_time()
+    r = pmcontrols.pert(records, n_sim={trials}, seed=seed)
+    times.append(time.process_time() - began)
+print(json.dumps({{"seconds": sorted(times)[1], "p50": r.stats["mc_p50"],
+                  "p80": r.stats["mc_p80"], "version": pmcontrols.__version__}}))
+"""
+    out = subprocess.run([str(PMCONTROLS_PYTHON), "-c", code], input=json.dumps(records),
+                         capture_output=True, text=True, check=True)
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    scenario = pert_scenario(records)
+    ours_rate = engine_rate(scenario, trials, "fast")
+    goal = run(scenario, trials=trials, seed=1, workers=1).goal_days
+    result = {"ours_rate": ours_rate, "theirs_rate": trials / theirs["seconds"],
+              "version": theirs["version"]}
+    for q in (50, 80):
+        # Monte Carlo error of a quantile: sqrt(p(1-p)/n) / density, the density from the
+        # spread of our sample around it; two independent samples, so sqrt(2) of that.
+        p = q / 100
+        lo, mid, hi = np.percentile(goal, [q - 1, q, q + 1])
+        se = np.sqrt(p * (1 - p) / trials) * (hi - lo) / 0.02 * np.sqrt(2)
+        result[f"p{q}_ours"], result[f"p{q}_theirs"] = float(mid), theirs[f"p{q}"]
+        result[f"p{q}_z"] = float(abs(mid - theirs[f"p{q}"]) / se)
+    return result
+
+
+def drivers_seconds(engine: str) -> float:
+    scenario = load_scenario(BASELINE)
+    return cpu_seconds(lambda: risk_drivers(scenario, trials=10_000, seed=1, workers=1,
+                                            engine=engine), repeats=1)
 
 
 def peak_memory(trials: int, workers: int) -> dict[str, float]:
@@ -55,15 +151,17 @@ print(json.dumps({{
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=4000, help="trials per throughput run")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20_000, help="trials per compiled run")
+    parser.add_argument("--simpy-trials", type=int, default=2000, help="trials per SimPy run")
     parser.add_argument("--million", type=int, default=1_000_000, help="trials of the memory run")
     parser.add_argument("--workers", type=int, default=2, help="workers of the memory run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-drivers", action="store_true")
     parser.add_argument("--write-readme", action="store_true",
                         help="put the table into README.md between the bench markers")
     args = parser.parse_args()
@@ -73,11 +171,47 @@ def main() -> None:
         cases.append(("ILRS baseline", load_scenario(BASELINE)))
     cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
               ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
-    lines = ["| scenario | activities | trials per second per core |", "|---|---|---|"]
+    lines = ["| scenario | activities | SimPy engine | compiled engine | ratio | drawing the "
+             "inputs alone |", "|---|---|---|---|---|---|"]
     for name, scenario in cases:
-        rate = throughput(scenario, args.trials)
-        lines.append(f"| {name} | {len(scenario.activities)} | {rate:,.0f} |")
+        slow = engine_rate(scenario, args.simpy_trials, "des")
+        fast = engine_rate(scenario, args.trials, "fast")
+        draw = drawing_rate(scenario, args.trials)
+        lines.append(f"| {name} | {len(scenario.activities)} | {slow:,.0f} | {fast:,.0f} | "
+                     f"{fast / slow:,.0f}x | {draw:,.0f} |")
         print(lines[-1], flush=True)
+    lines.append("")
+    lines.append("Trials per second per core, end to end (draws, engine, results).")
+
+    side = pmcontrols_side_by_side(50, args.trials * 5)
+    if side is not None:
+        lines.append("")
+        lines.append(
+            f"A 50-activity PERT network without vehicles, {args.trials * 5:,} trials: ilrs-sim "
+            f"{side['ours_rate']:,.0f} trials per second per core, pmcontrols {side['version']} "
+            f"{side['theirs_rate']:,.0f}; P50 {side['p50_ours']:.2f} and "
+            f"{side['p50_theirs']:.2f} days ({side['p50_z']:.1f} standard errors apart), P80 "
+            f"{side['p80_ours']:.2f} and {side['p80_theirs']:.2f} ({side['p80_z']:.1f})."
+        )
+        print(lines[-1], flush=True)
+
+    compiled = compile_times()
+    lines.append("")
+    lines.append(
+        f"The compiled engine's first use compiles it in {compiled['first']:.1f} s and caches "
+        f"the machine code on disk; later processes load it in {compiled['cached']:.2f} s."
+    )
+    print(lines[-1], flush=True)
+
+    if not args.skip_drivers and BASELINE.exists():
+        before, after = drivers_seconds("des"), drivers_seconds("fast")
+        lines.append("")
+        lines.append(
+            f"`ilrs drivers` on the ILRS baseline at the default 10,000 trials: "
+            f"{before:.1f} s of CPU with the SimPy engine, {after:.1f} s with the compiled one."
+        )
+        print(lines[-1], flush=True)
+
     if not args.skip_memory:
         m = peak_memory(args.million, args.workers)
         lines.append("")

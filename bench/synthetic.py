@@ -68,3 +68,38 @@ def synthetic_scenario(n_activities: int, n_vehicles: int = 3, seed: int = 0) ->
         vehicles=vehicles,
         risks=risks,
     )
+
+
+def pert_network(n_activities: int, seed: int = 0) -> list[dict[str, object]]:
+    """A PERT network without vehicles, windows or failures: layered, two predecessors at
+    most, three-point durations in days, as records (id, predecessors, a, m, b)."""
+    rng = np.random.default_rng(seed)
+    records: list[dict[str, object]] = []
+    for i in range(n_activities):
+        preds = sorted(set(rng.choice(i, size=min(i, 2), replace=False).tolist())) if i else []
+        low = float(rng.integers(2, 10))
+        mode = low + float(rng.integers(0, 10))
+        high = mode + float(rng.integers(1, 20))
+        records.append({"id": f"a{i}", "predecessors": [f"a{p}" for p in preds],
+                        "a": low, "m": mode, "b": high})
+    return records
+
+
+def pert_scenario(records: list[dict[str, object]]) -> Scenario:
+    """The same network as an ilrs-sim scenario: Beta-PERT durations, goal = every activity."""
+    from sim.distributions import Pert
+    from sim.model import AllOf
+
+    activities = tuple(
+        Activity(
+            id=str(r["id"]), name=str(r["id"]),
+            after=tuple(Dependency(str(p)) for p in r["predecessors"]),  # type: ignore[attr-defined]
+            duration=Pert(float(r["a"]), float(r["m"]), float(r["b"])),  # type: ignore[arg-type]
+        )
+        for r in records
+    )
+    return Scenario(
+        title=f"PERT network {len(records)}", as_of=date(2026, 5, 1), time_unit="days",
+        activities=activities,
+        goal=Goal("every activity", date(2030, 12, 31), AllOf(tuple(a.id for a in activities))),
+    )

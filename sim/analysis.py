@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .blocks import DRIVER_DONE, DRIVER_PLANNED
 from .drivers import risk_drivers, sensitivity
-from .engine import DRIVER_DONE, DRIVER_PLANNED
+from .engine import DEFAULT_ENGINE
 from .goal import goal_times
 from .model import Requirement, Scenario
 from .montecarlo import run
@@ -164,17 +165,22 @@ def delay_breakdown(res: Results) -> pd.DataFrame:
     A launch held back by its vehicle's prerequisite (``waited_for``) contributes only its work
     and its wait since that prerequisite finished; the path goes on through the prerequisite.
     The parts telescope to the goal time, the last column ``goal`` (exactly to the goal time
-    rounded to float32, the precision of the recorded ready and start times). Trials where the
+    rounded to float32, the precision at which the parts are computed). Trials where the
     goal is never met have NaN parts (and ``goal`` inf). :func:`breakdown_summary` gives means
     and variance shares.
     """
     s = res.scenario
-    # The engine keeps ready and start times as float32; rounding the finish times the same way
-    # makes a zero lag exactly zero and the parts add up exactly to float32(goal time).
-    finish = res.finish_days.astype(np.float32).astype(np.float64)
-    first = res.first_ready_days.astype(np.float64)
-    ready = res.ready_days.astype(np.float64)
-    start = res.start_days.astype(np.float64)
+    # Times rounded to float32 and subtracted in float64: every difference and every partial
+    # sum along the path is exact, so a zero lag is exactly zero and the parts add up exactly
+    # to float32(goal time).
+    def rounded(days: np.ndarray) -> np.ndarray:
+        out: np.ndarray = days.astype(np.float32).astype(np.float64)
+        return out
+
+    finish = rounded(res.finish_days)
+    first = rounded(res.first_ready_days)
+    ready = rounded(res.ready_days)
+    start = rounded(res.start_days)
     driver = res.driver.astype(np.int64)
     waited = res.waited_for.astype(np.int64)
     reached = np.isfinite(res.goal_days)
@@ -244,6 +250,7 @@ def compare(
     seed: int | None = None,
     workers: int | None = None,
     progress: bool = False,
+    engine: str = DEFAULT_ENGINE,
     percentiles: Sequence[int] | None = None,
 ) -> Comparison:
     """Run each scenario with the same seed (common random numbers: elements with the same id
@@ -257,7 +264,8 @@ def compare(
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     seed = fresh_seed() if seed is None else int(seed)
-    results = {name: run(s, trials=trials, seed=seed, workers=workers, progress=progress)
+    results = {name: run(s, trials=trials, seed=seed, workers=workers, engine=engine,
+                         progress=progress)
                for name, s in scenarios.items()}
     if percentiles is not None:
         results = {name: res.with_percentiles(percentiles) for name, res in results.items()}

@@ -19,6 +19,7 @@ from typing import Any
 
 import panel as pn
 
+from .engine import DEFAULT_ENGINE
 from .model import Activity, Risk, Scenario, Vehicle
 from .results import Results
 from .scenario import ScenarioError, load_scenario
@@ -86,8 +87,9 @@ def _sources_html(res: Results) -> str:
 class WhatIfPage:
     """One browser session's page: the controls of the chosen scenario and the live answer."""
 
-    def __init__(self, choices: dict[str, Path], trials: int, seed: int) -> None:
-        self.choices, self.trials, self.seed = choices, trials, seed
+    def __init__(self, choices: dict[str, Path], trials: int, seed: int,
+                 engine: str = DEFAULT_ENGINE) -> None:
+        self.choices, self.trials, self.seed, self.engine = choices, trials, seed, engine
         self.picker = pn.widgets.Select(name="Scenario", options=list(choices), width=300)
         self.answer = pn.pane.HTML("", sizing_mode="stretch_width")
         self.drawn = pn.pane.HTML("")  # says which variant the figures show
@@ -111,7 +113,7 @@ class WhatIfPage:
     def load(self) -> None:
         """(Re)build the controls for the chosen scenario and show its answer."""
         self.scenario = load_scenario(self.choices[self.picker.value])
-        self.base = evaluate(self.scenario, self.trials, self.seed)
+        self.base = evaluate(self.scenario, self.trials, self.seed, self.engine)
         self.widgets = {}
         groups: dict[str, list[Any]] = {}
         for c in controls(self.scenario):
@@ -134,7 +136,7 @@ class WhatIfPage:
 
     def compute(self, scenario: Scenario, values: dict[Key, Any]) -> tuple[Results, str]:
         """The variant's results and a description of its changes (ScenarioError if invalid)."""
-        res = evaluate(build_variant(scenario, values), self.trials, self.seed)
+        res = evaluate(build_variant(scenario, values), self.trials, self.seed, self.engine)
         what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(scenario, values).items())
         return res, what or "original"
 
@@ -205,7 +207,7 @@ def free_port(address: str = LOCAL) -> int:
 
 def serve(scenario: Path, port: int = DEFAULT_PORT, trials: int = DEFAULT_TRIALS,
           seed: int = DEFAULT_SEED, address: str = LOCAL,
-          announce: Callable[[str], None] = print) -> None:
+          announce: Callable[[str], None] = print, engine: str = DEFAULT_ENGINE) -> None:
     """Serve the page at http://address:port/ until interrupted (port 0: a free one)."""
     choices = scenario_choices(scenario)
     port = port or free_port(address)
@@ -213,7 +215,7 @@ def serve(scenario: Path, port: int = DEFAULT_PORT, trials: int = DEFAULT_TRIALS
     # this machine's names only; listening on every interface (asked for) allows any origin.
     origins = ([f"{address}:{port}"] + ([f"localhost:{port}"] if address == LOCAL else [])
                if address not in ("0.0.0.0", "::") else ["*"])
-    server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed).view()}, port=port,
+    server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed, engine).view()}, port=port,
                       address=address, websocket_origin=origins, show=False, start=False,
                       title="ilrs-sim what-if")
     announce(f"What-if page    http://{address}:{port}/  (Ctrl-C stops it)")

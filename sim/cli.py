@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__, montecarlo
+from .engine import DEFAULT_ENGINE, ENGINES
 from .montecarlo import TooManyTrialsError, available_cpus, run
 from .output import OutputExistsError, atomic_folder, check_output_dir, write_results
 from .results import PERCENTILES, Results, check_percentiles
@@ -37,23 +38,35 @@ EXIT_BROKEN_PIPE = 141
 written: list[str] = []
 
 
-class Terminated(BaseException):
-    """SIGTERM (kill, timeout, systemd, docker, Slurm) arrived: stop like Ctrl-C does."""
-
-
 @contextmanager
 def _signals_stop_the_run() -> Iterator[None]:
-    """SIGTERM raises Terminated in the main thread, so the cleanup that an exception runs
-    (temporary folders removed, workers killed) happens for it too."""
+    """SIGTERM and SIGINT stop the command at once: workers killed, temporary output removed,
+    one line saying what was written, exit 128 + the signal's number.
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise Terminated
+    Done in the handler and ended with os._exit rather than by raising an exception through
+    whatever was running: an exception raised inside the process pool's or a lock's
+    bookkeeping can leave a lock held and the exit blocked for ever.
+    """
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    def stop(signum: int, frame: FrameType | None) -> None:
+        from .execution import kill_workers
+        from .output import remove_temporary
+
+        kill_workers()
+        remove_temporary()
+        word = "interrupted" if signum == signal.SIGINT else "terminated"
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()  # what was printed so far still reaches the reader
+        with contextlib.suppress(Exception):
+            print(f"ilrs: {word}; {_what_was_written()}", file=sys.stderr, flush=True)
+        os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
@@ -113,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
     p_run.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     p_run.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    _engine_option(p_run)
     p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
     p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -139,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
     p_app.add_argument("--address", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
+    _engine_option(p_app)
 
     commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
@@ -172,6 +187,13 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _engine_option(parser)
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help=f"fast (compiled) or des (SimPy, the reference); default "
+                             f"{DEFAULT_ENGINE}; both give the same trials")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,9 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ilrs: interrupted; {_what_was_written()}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Terminated:
-        print(f"ilrs: terminated; {_what_was_written()}", file=sys.stderr)
-        return EXIT_TERMINATED
     except BrokenProcessPool:  # a worker was killed from outside (the OOM killer, say)
         print(f"ilrs: a worker process died; {_what_was_written()}", file=sys.stderr)
         return 1
@@ -239,7 +258,7 @@ def _app(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
     serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
-          announce=lambda line: print(line, flush=True))
+          announce=lambda line: print(line, flush=True), engine=args.engine)
     return 0
 
 
@@ -271,7 +290,8 @@ def _run(args: argparse.Namespace) -> int:
     workers = args.workers or available_cpus()
     results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
                   progress=progress_wanted(args), precision=args.precision,
-                  max_trials=montecarlo.MAX_TRIALS).with_percentiles(args.percentiles)
+                  max_trials=montecarlo.MAX_TRIALS,
+                  engine=args.engine).with_percentiles(args.percentiles)
     scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
         write_results(results, scenario_yaml, args.out, force=args.force)

@@ -45,7 +45,7 @@ def compare(args: argparse.Namespace) -> int:
     seed = _seed(args)
     result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
                                progress=progress_wanted(args),
-                               percentiles=args.percentiles)
+                               percentiles=args.percentiles, engine=args.engine)
     table = result.table
     keys = [f"p{q}" for q in args.percentiles]
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
@@ -74,8 +74,9 @@ def drivers(args: argparse.Namespace) -> int:
     seed = _seed(args)
     progress = progress_wanted(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
-                  progress=progress)
-    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress)
+                  progress=progress, engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress,
+                         engine=args.engine)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -111,15 +112,16 @@ def report(args: argparse.Namespace) -> int:
     seed = _seed(args)
     progress = progress_wanted(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
-                  progress=progress)
-    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress)
+                  progress=progress, engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress,
+                         engine=args.engine)
     results = results.with_percentiles(args.percentiles)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
                                        workers=args.workers, progress=progress,
-                                       percentiles=args.percentiles)
+                                       percentiles=args.percentiles, engine=args.engine)
     # Rendered first, then written under a temporary name and renamed: never half a file.
     html = render_report(results, table, comparison, criticality(results))
     write_file(args.output, html.encode("utf-8"), force=args.force)

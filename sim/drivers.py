@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .distributions import Fixed
+from .engine import DEFAULT_ENGINE
 from .model import Scenario
 from .montecarlo import run
 from .results import Results, percentile_day
@@ -73,6 +74,7 @@ def risk_drivers(
     workers: int | None = None,
     base: Results | None = None,
     progress: bool = False,
+    engine: str = DEFAULT_ENGINE,
 ) -> pd.DataFrame:
     """The effect of switching off each risk, factor and vehicle's failures in turn.
 
@@ -91,7 +93,8 @@ def risk_drivers(
     """
     if base is None:
         seed = fresh_seed() if seed is None else int(seed)
-        base = run(scenario, trials=trials, seed=seed, workers=workers, progress=progress)
+        base = run(scenario, trials=trials, seed=seed, workers=workers, engine=engine,
+                   progress=progress)
     elif base.scenario != scenario:
         raise ValueError("base must be a run of the same scenario")
     seed, trials = base.seed, base.trials
@@ -100,7 +103,8 @@ def risk_drivers(
     ids = [v[0] for v in variants]
     rows = []
     for element, kind, name, variant in variants:
-        res = run(variant, trials=trials, seed=seed, workers=workers, progress=progress)
+        res = run(variant, trials=trials, seed=seed, workers=workers, engine=engine,
+                  progress=progress)
         p80 = percentile_day(res.goal_days, 80)
         rows.append({
             "driver": element if ids.count(element) == 1 else f"{kind}:{element}",

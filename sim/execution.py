@@ -56,6 +56,8 @@ def _die_with_parent(parent: int) -> None:
 
 # Set once per worker process by the pool's initializer, so the shared state is sent once.
 _worker_state: Any = None
+# The pools running now, so that a signal handler can stop their workers (kill_workers).
+_live_pools: set[ProcessPoolExecutor] = set()
 
 
 def _init_worker(parent: int, state: Any) -> None:
@@ -90,6 +92,7 @@ def ordered_map(
         initializer=_init_worker,
         initargs=(os.getpid(), state),
     )
+    _live_pools.add(pool)
     try:
         in_flight: deque[Future[R]] = deque()
         for args in work:
@@ -104,7 +107,15 @@ def ordered_map(
         # signal that arrived inside the pool's own bookkeeping must not leave us blocked.
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        _live_pools.discard(pool)
     pool.shutdown(wait=True)
+
+
+def kill_workers() -> None:
+    """Kill the workers of every pool running now (for a signal handler about to exit)."""
+    for pool in list(_live_pools):
+        _kill_workers(pool)
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:

@@ -13,7 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .engine import OUTCOME_DTYPES, BlockOutcome, Plan, run_block
+from .blocks import OUTCOME_DTYPES, BlockOutcome
+from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
 from .execution import ordered_map
 from .goal import goal_times
 from .model import Scenario
@@ -34,23 +35,31 @@ def available_cpus() -> int:
 
 
 def simulate_block(
-    scenario: Scenario, plan: Plan, seed: int, block: int, size: int
+    scenario: Scenario, plan: Plan, seed: int, block: int, size: int,
+    engine: str = DEFAULT_ENGINE,
 ) -> BlockOutcome:
     """Draw and run one block: the unit of work, identical wherever it runs."""
-    return run_block(plan, draw_block(scenario, seed, block, size))
+    return run_block(plan, draw_block(scenario, seed, block, size), engine)
 
 
-def _block_job(state: tuple[Scenario, Plan], seed: int, block: int, size: int
+def _block_job(state: tuple[Scenario, Plan, str], seed: int, block: int, size: int
                ) -> tuple[int, BlockOutcome]:
-    scenario, plan = state
-    return block, simulate_block(scenario, plan, seed, block, size)
+    scenario, plan, engine = state
+    return block, simulate_block(scenario, plan, seed, block, size, engine)
 
 
 def _outcomes(
-    scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int
+    scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
+    engine: str,
 ) -> Iterator[tuple[int, BlockOutcome]]:
+    if engine == "fast" and workers > 1 and len(work) > 1:
+        # The first block here: it loads the compiled engine before the workers are forked,
+        # so they inherit it instead of each loading it again.
+        block, size = work[0]
+        yield block, simulate_block(scenario, plan, seed, block, size, engine)
+        work = work[1:]
     jobs = [(seed, block, size) for block, size in work]
-    return ordered_map(_block_job, (scenario, plan), jobs, workers)
+    yield from ordered_map(_block_job, (scenario, plan, engine), jobs, workers)
 
 
 # Outcome arrays that hold times: past the end of the calendar they become never.
@@ -117,6 +126,7 @@ def run(
     progress: bool = False,
     precision: float | None = None,
     max_trials: int = MAX_TRIALS,
+    engine: str = DEFAULT_ENGINE,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
 
@@ -126,7 +136,10 @@ def run(
     With `precision` (a half-width, e.g. 0.005), `trials` is only the first batch: blocks are
     added until the 95% Wilson interval of P(goal by deadline) is narrower than +/- precision,
     or `max_trials` is reached. The trials are the same as a fixed run of the final size.
+
+    `engine` names the engine (see :mod:`sim.engine`); every engine gives the same trials.
     """
+    engine = check_engine(engine)
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
     if precision is not None and not 0 < precision < 0.5:
@@ -148,7 +161,7 @@ def run(
         while True:
             store.grow(trials)
             work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers):
+            for block, out in _outcomes(scenario, plan, seed, work, workers, engine):
                 store.fill(block, out)
                 bar.update(len(out.finish))
             done = trials

@@ -82,6 +82,20 @@ def _temp_prefix(out: Path) -> str:
     return f".{out.name}.tmp-"
 
 
+# Temporary folders and files being written now, so that a signal handler can remove them.
+_in_progress: set[Path] = set()
+
+
+def remove_temporary() -> None:
+    """Remove what is being written now (for a signal handler about to exit)."""
+    for path in list(_in_progress):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 # Any temporary name this module makes: .<name>.tmp-<pid>-<suffix>.
 _TEMP_NAME = re.compile(r"\..+\.tmp-(\d+)-")
 
@@ -117,6 +131,7 @@ def atomic_folder(out: Path, force: bool = False) -> Iterator[Path]:
     parent.mkdir(parents=True, exist_ok=True, mode=0o777)
     _sweep_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f"{_temp_prefix(out)}{os.getpid()}-", dir=parent))
+    _in_progress.add(tmp)
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700) whatever the umask
         yield tmp
@@ -124,6 +139,8 @@ def atomic_folder(out: Path, force: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _in_progress.discard(tmp)
 
 
 def _commit(tmp: Path, out: Path, force: bool) -> None:
@@ -154,6 +171,7 @@ def write_file(path: Path, data: bytes, force: bool = False) -> None:
     path.absolute().parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale(path)
     tmp = path.with_name(f"{_temp_prefix(path)}{os.getpid()}-file")
+    _in_progress.add(tmp)
     try:
         tmp.write_bytes(data)  # open() applies the umask
         if not force and path.exists():
@@ -164,6 +182,8 @@ def write_file(path: Path, data: bytes, force: bool = False) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    finally:
+        _in_progress.discard(tmp)
 
 
 def _timestamps(results: Results, days: np.ndarray) -> pa.Array:

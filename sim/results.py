@@ -74,11 +74,11 @@ class Results:
     seed: int
     goal_days: np.ndarray
     finish_days: np.ndarray
-    first_ready_days: np.ndarray  # float32: ready time of the first attempt
-    ready_days: np.ndarray  # float32: ready time of the last attempt
-    start_days: np.ndarray  # float32: start (launch) time of the last attempt
+    first_ready_days: np.ndarray  # ready time of the first attempt
+    ready_days: np.ndarray  # ready time of the last attempt
+    start_days: np.ndarray  # start (launch) time of the last attempt
     attempts: np.ndarray  # int8: attempts made (0: done before as_of, or never ready)
-    driver: np.ndarray  # int16: what set the first ready time (see sim.engine DRIVER_*)
+    driver: np.ndarray  # int16: what set the first ready time (see sim.blocks DRIVER_*)
     # int16: for a launch, the vehicle `after` activity (its index) whose finish set the launch
     # time of the last attempt; -1 when the vehicle was usable before that.
     waited_for: np.ndarray

@@ -13,14 +13,16 @@ activity's factors, so the engine only schedules.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .distributions import AnyDistribution
+from .distributions import AnyDistribution, Fixed
 from .model import DAYS_PER_YEAR, Activity, Scenario
 
 BLOCK_SIZE = 1000
@@ -31,6 +33,7 @@ def fresh_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _word(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
@@ -41,9 +44,19 @@ def stream(seed: int, block: int, kind: str, element_id: str, field: str) -> np.
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
 
-def _draw(dist: AnyDistribution, rng: np.random.Generator, rows: int, size: int) -> np.ndarray:
-    """`rows` x `size` draws, row-major over rows so adding rows keeps the earlier ones."""
-    return dist.sample(rng, rows * BLOCK_SIZE).reshape(rows, BLOCK_SIZE)[:, :size]
+Lazy = Callable[[], np.random.Generator]
+
+
+def _draw(dist: AnyDistribution, rng: Lazy, rows: int, size: int) -> np.ndarray:
+    """`rows` x `size` draws, row-major over rows so adding rows keeps the earlier ones.
+
+    `rng` makes the field's stream; a fixed value needs none (making a stream costs more
+    than drawing a block from it, and every stream is its own, so skipping one changes no
+    other draw).
+    """
+    if isinstance(dist, Fixed):
+        return np.full((rows, size), float(dist.value))
+    return dist.sample(rng(), rows * BLOCK_SIZE).reshape(rows, BLOCK_SIZE)[:, :size]
 
 
 @dataclass
@@ -74,7 +87,7 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
     if not 0 < size <= BLOCK_SIZE:
         raise ValueError(f"block size must be 1..{BLOCK_SIZE}, got {size}")
     factors = {
-        f.id: _draw(f.distribution, stream(seed, block, "factor", f.id, "value"), 1, size)[0]
+        f.id: _draw(f.distribution, _lazy(seed, block, "factor", f.id, "value"), 1, size)[0]
         for f in scenario.factors
     }
     risk_time, delay_by_activity = _draw_risks(scenario, seed, block, size)
@@ -85,7 +98,7 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
     stand_down = []
     for veh in scenario.vehicles:
         launches = sum(a.attempts for a in scenario.activities if veh.id in a.vehicles)
-        rng = stream(seed, block, "vehicle", veh.id, "stand_down")
+        rng = _lazy(seed, block, "vehicle", veh.id, "stand_down")
         draws = _draw(veh.stand_down, rng, max(launches, 1), size)
         stand_down.append(draws * scenario.days_per_unit)
     return _bounded(BlockDraws(block, size, factors, activities, risk_time, stand_down))
@@ -107,6 +120,10 @@ def _bounded(draws: BlockDraws) -> BlockDraws:
     return draws
 
 
+def _lazy(seed: int, block: int, kind: str, element_id: str, field: str) -> Lazy:
+    return lambda: stream(seed, block, kind, element_id, field)
+
+
 def _draw_risks(
     scenario: Scenario, seed: int, block: int, size: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -119,7 +136,7 @@ def _draw_risks(
         else:
             risk_time[r] = _hazard_time_days(risk.annual_probability or 0.0, u)
         if risk.delay is not None:
-            rng = stream(seed, block, "risk", risk.id, "delay")
+            rng = _lazy(seed, block, "risk", risk.id, "delay")
             delay = _draw(risk.delay, rng, 1, size)[0] * scenario.days_per_unit
             delay = np.where(risk_time[r] == 0.0, delay, 0.0)
             for aid in risk.applies_to:
@@ -148,8 +165,8 @@ def _draw_activity(
     factors: dict[str, np.ndarray],
     delay_by_activity: dict[str, np.ndarray],
 ) -> ActivityDraws:
-    def rng(field: str) -> np.random.Generator:
-        return stream(seed, block, "activity", act.id, field)
+    def rng(field: str) -> Lazy:
+        return _lazy(seed, block, "activity", act.id, field)
 
     scale = np.full(size, scenario.days_per_unit)
     for fid in act.factors:
@@ -167,12 +184,17 @@ def _draw_activity(
         if rebuild_dist is not None
         else np.zeros((0, size))
     )
+    # A uniform the engines never read is not drawn: launch_u is read only for launches, and
+    # success_u only decides something when success < 1 (u < 1 always holds).
+    never_read = np.zeros((n_attempts, size))
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
         duration=_draw(act.duration, rng("duration"), n_attempts, size) * scale,
-        launch_u=rng("launch").random((n_attempts, BLOCK_SIZE))[:, :size],
-        success_u=rng("success").random((n_attempts, BLOCK_SIZE))[:, :size],
+        launch_u=(rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
+                  if act.vehicles else never_read),
+        success_u=(rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
+                   if act.success < 1 else never_read),
         rebuild=rebuild,
         risk_delay=delay_by_activity.get(act.id, np.zeros(size)),
     )

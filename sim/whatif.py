@@ -24,6 +24,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from .engine import DEFAULT_ENGINE
 from .model import AtLeast, Requirement, Scenario
 from .montecarlo import run
 from .plotting import plot_goal_histogram, plot_schedule
@@ -188,10 +189,10 @@ def save_variant(scenario: Scenario, values: Mapping[Key, Any],
     return out
 
 
-def evaluate(scenario: Scenario, trials: int, seed: int) -> Results:
+def evaluate(scenario: Scenario, trials: int, seed: int, engine: str = DEFAULT_ENGINE) -> Results:
     """The run behind every answer on the page: one worker, since a pool costs more to start
     than a few thousand trials take."""
-    return run(scenario, trials=trials, seed=seed, workers=1)
+    return run(scenario, trials=trials, seed=seed, workers=1, engine=engine)
 
 
 DPI = 80  # figures on screen

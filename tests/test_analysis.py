@@ -154,7 +154,7 @@ def test_breakdown_parts_sum_to_the_goal_time():
     assert met.mean() > 0.9
     total = parts.loc[met, list(BREAKDOWN_PARTS)].sum(axis=1).to_numpy()
     goal = parts.loc[met, "goal"].to_numpy()
-    # Ready and start times are recorded as float32; along the path they telescope exactly.
+    # The parts are computed from times rounded to float32; along the path they telescope exactly.
     assert (total == goal.astype(np.float32)).all()
     np.testing.assert_allclose(total, goal, rtol=1e-7)
     means = parts.loc[met, list(BREAKDOWN_PARTS)].mean()

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, resolved_yaml, run
-from sim.engine import OUTCOME_DTYPES
+from sim.blocks import OUTCOME_DTYPES
 from sim.output import write_results
 from sim.results import NEVER_DATE
 from sim.timebase import day_index

@@ -353,3 +353,22 @@ def test_launch_held_by_its_vehicle_prerequisite_records_it():
     # a was held until the first flight (day 30); b was ready after it and did not wait for it.
     assert r.waited_for[:, 1].tolist() == [0, 0]
     assert r.waited_for[:, 2].tolist() == [-1, -1]
+
+
+@pytest.mark.parametrize("min_interval, c_launch", [(0, 0), (5, 5)])
+def test_request_made_during_a_grant_round_keeps_its_place_in_the_queue(min_interval, c_launch):
+    # a's zero-duration mission ends the moment w is granted, so b asks for v at time 0 while
+    # c is already waiting for it. b comes first by file order and is granted v first; c gets
+    # v when b frees it: at once without min_interval, 5 days later with it. (The grant round
+    # used to pop b's entry for c, and b then waited for ever.)
+    s = scenario(
+        act("a", 0, vehicles=("w",)),
+        act("b", 5, ["a"], vehicles=("v",)),
+        act("c", 5, vehicles=("v",)),
+        vehicles=(lv("w"), lv("v", min_interval=min_interval)),
+    )
+    assert events(s, "grant") == [(0, "a", "w"), (0, "b", "v"), (c_launch, "c", "v")]
+    assert events(s, "launch") == [(0, "a", "w"), (0, "b", "v"), (c_launch, "c", "v")]
+    assert finishes(s) == {"a": 0, "b": 5, "c": c_launch + 5}
+    r = run(s, trials=20, seed=3, workers=1)
+    assert (r.goal_days == c_launch + 5).all()

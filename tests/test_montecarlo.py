@@ -50,3 +50,36 @@ def test_seed_and_provenance_are_recorded():
     np.testing.assert_array_equal(r.finish_days, again.finish_days)
     summary = r.summary()
     assert summary["seed"] == r.seed and summary["block_size"] == BLOCK_SIZE
+
+
+def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
+    from sim import goal
+    from sim.model import AllOf, AnyOf, AtLeast
+
+    rng = np.random.default_rng(5)
+    finish = np.where(rng.random((1000, 6)) < 0.1, np.inf, rng.random((1000, 6)) * 100)
+    index = {f"a{k}": k for k in range(6)}
+    req = AllOf(("a0", AnyOf(("a1", "a2")), AtLeast(2, ("a3", "a4", "a5"))))
+    whole = goal.goal_times(req, finish, index)
+    expected = np.maximum(finish[:, 0], np.maximum(np.minimum(finish[:, 1], finish[:, 2]),
+                                                   np.sort(finish[:, 3:], axis=1)[:, 1]))
+    assert np.array_equal(whole, expected)
+    monkeypatch.setattr(goal, "CHUNK_ROWS", 7)
+    assert np.array_equal(goal.goal_times(req, finish, index), whole)
+
+
+def test_recorded_times_are_float64_and_in_order():
+    # Times stored as float32 used to put a start after its finish in some trials.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1)
+    for a in (r.first_ready_days, r.ready_days, r.start_days, r.finish_days):
+        assert a.dtype == np.float64
+    done = np.isfinite(r.finish_days)
+    assert (r.first_ready_days[done] <= r.ready_days[done]).all()
+    assert (r.ready_days[done] <= r.start_days[done]).all()
+    assert (r.start_days[done] <= r.finish_days[done]).all()

@@ -10,7 +10,8 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL, Event, EventPriority
 
-from .plan import EPS, INF, Plan, TraceEvent
+from ..blocks import EPS, INF, TraceEvent
+from .plan import Plan
 
 # After NORMAL: vehicles are granted once every other event of the instant is done.
 LATE = EventPriority(NORMAL + 1)
@@ -116,12 +117,22 @@ class Dispatcher:
             Scheduled(self.env, t - self.env.now, LATE, self._settle)
 
     def _settle(self, _: Event) -> None:
+        """Grant every vehicle that can be granted now, one grant at a time.
+
+        Each pass offers the free vehicles to the heads of their queues and grants only the
+        request that comes first by the queue order (request time, planned, file order). The
+        launch carries on at once, within this settle: a zero-duration mission may finish and
+        its successor request a vehicle at this same instant, and that request then competes
+        in the next pass by the same order (granting every head at once would hand a vehicle
+        to a request that is no longer at the head of its queue).
+        """
         self._settles.discard(self.env.now)
         # Times computed at different moments may round differently in the last bit.
         now = self.env.now + EPS
         pending = self.pending
         while True:
-            offers: dict[int, list[int]] = {}
+            first: tuple[float, tuple[float, int], int] | None = None
+            offered: list[int] = []  # free vehicles whose queue `first` heads
             for v, queue in enumerate(self.queues):
                 if not queue:  # nobody waiting: a due release can stay lazy
                     continue
@@ -132,14 +143,17 @@ class Dispatcher:
                 while queue and queue[0][2] not in pending:
                     heapq.heappop(queue)  # granted elsewhere or withdrawn
                 if queue and queue[0][0] <= now:  # not before the request's own time
-                    offers.setdefault(queue[0][2], []).append(v)
-            if not offers:
+                    head = queue[0]
+                    if first is None or head < first:
+                        first, offered = head, [v]
+                    elif head == first:
+                        offered.append(v)
+            if first is None:
                 return
-            for rid, offered in offers.items():
-                a, on_grant = self.pending.pop(rid)
-                del self.request_of[a]
-                # Simultaneous offers: the launch takes the first in its own list.
-                v = min(offered, key=self.plan.activities[a].vehicles.index)
-                heapq.heappop(self.queues[v])  # it was at the head of this queue
-                self.holder[v] = a
-                on_grant(v)  # the launch carries on at once, within this settle
+            a, on_grant = pending.pop(first[2])
+            del self.request_of[a]
+            # Offered several vehicles at once, the launch takes the first in its own list.
+            v = min(offered, key=self.plan.activities[a].vehicles.index)
+            heapq.heappop(self.queues[v])  # it is at the head of this queue
+            self.holder[v] = a
+            on_grant(v)  # the launch carries on at once, within this settle

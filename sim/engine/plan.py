@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from .model import Scenario
+from ..blocks import INF, TraceEvent, next_window
+from ..model import Scenario
 
-INF = math.inf
-EPS = 1e-9  # days; guards window and clock arithmetic against rounding
-
-
-class TraceEvent(NamedTuple):
-    time: float
-    what: str
-    activity: str
-    detail: str | None = None
+__all__ = ["INF", "ActivityPlan", "Plan", "TraceEvent", "VehiclePlan", "next_window"]
 
 
 @dataclass(frozen=True)
@@ -92,10 +83,3 @@ class Plan:
             successors=tuple(tuple(x) for x in successors),
         )
 
-
-def next_window(t: float, window: tuple[float, float] | None) -> float:
-    """The first time at or after t on the window anchor + k * period."""
-    if window is None:
-        return t
-    period, anchor = window
-    return anchor + math.ceil((t - anchor) / period - EPS) * period

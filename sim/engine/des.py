@@ -1,4 +1,7 @@
-"""One trial at a time: SimPy events over pre-drawn inputs. Deterministic given the draws.
+"""The reference engine: one trial at a time as SimPy events over pre-drawn inputs.
+
+Deterministic given the draws; the contract it keeps (and the compiled engine copies) is in
+:mod:`sim.blocks`.
 
 Semantics (issue 2, rules 1-10) in brief: an activity is ready at the latest of as_of, its
 predecessors' finish plus lag and planned plus slip, then postponed by the risk delays that
@@ -6,7 +9,7 @@ apply to it; a launch queues for its vehicle (first come first served), and hold
 for the vehicle to be usable and for its window; failures ground the vehicle and, with
 attempts left, the activity is rebuilt and tries again. Times are days since as_of.
 
-Vehicles are granted by one dispatcher (:mod:`sim.dispatcher`) at the end of each instant, so
+Vehicles are granted by one dispatcher (:mod:`sim.engine.dispatcher`) at the end of each instant, so
 ties follow the rule (earlier `planned`, then file order, then the launch's own list of
 vehicles) instead of SimPy's internal event order. Plain work and launches are chains of
 SimPy events with callbacks rather than generator processes: one timeout per plain attempt,
@@ -23,20 +26,25 @@ import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
+from ..blocks import (
+    DRIVER_AS_OF,
+    DRIVER_DONE,
+    DRIVER_NONE,
+    DRIVER_PLANNED,
+    INF,
+    OUTCOME_DTYPES,
+    BlockOutcome,
+    TraceEvent,
+    next_window,
+)
+from ..model import Scenario
+from ..sampling import BlockDraws, draw_block
 from .dispatcher import Dispatcher, Scheduled
-from .model import Scenario
-from .plan import INF, Plan, TraceEvent, next_window
-from .sampling import BlockDraws, draw_block
+from .plan import Plan
 
-__all__ = ["Plan", "TraceEvent", "run_block", "simulate_trial", "timeline"]
+__all__ = ["TrialInputs", "run_block", "simulate_trial", "timeline"]
 
 GC_EVERY = 100  # trials between garbage collections
-
-# `driver` codes: what set an activity's first ready time (>= 0: that predecessor's index).
-DRIVER_AS_OF = -1
-DRIVER_PLANNED = -2
-DRIVER_DONE = -3
-DRIVER_NONE = -4  # never became ready
 
 
 @dataclass
@@ -286,30 +294,6 @@ def simulate_trial(
     return _Trial(plan, inputs, i, trace).run()
 
 
-OUTCOME_DTYPES = {
-    "finish": np.float64,
-    "first_ready": np.float32,
-    "ready": np.float32,
-    "start": np.float32,
-    "attempts": np.int8,
-    "driver": np.int16,
-    "waited_for": np.int16,
-}
-
-
-@dataclass
-class BlockOutcome:
-    """Per-trial results of one block (rows: trials; columns: activities)."""
-
-    finish: np.ndarray  # float64 days, inf = never
-    first_ready: np.ndarray  # float32 days
-    ready: np.ndarray  # float32 days
-    start: np.ndarray  # float32 days
-    attempts: np.ndarray  # int8
-    driver: np.ndarray  # int16
-    waited_for: np.ndarray  # int16
-
-
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     inputs = TrialInputs(draws)
     # Each trial leaves reference cycles (events <-> callbacks); collecting them every
@@ -333,7 +317,7 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
 
 def timeline(scenario: Scenario, seed: int = 0, trial: int = 0) -> list[TraceEvent]:
     """The ordered event log of one trial: for exact tests and for explaining a run."""
-    from .sampling import BLOCK_SIZE
+    from ..sampling import BLOCK_SIZE
 
     block, i = divmod(trial, BLOCK_SIZE)
     draws = draw_block(scenario, seed, block, i + 1)

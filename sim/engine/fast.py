@@ -1,0 +1,149 @@
+"""The compiled engine: the SimPy engine's events, replayed by numba over arrays.
+
+It gives the same arrays as :mod:`sim.engine.des` for the same plan and draws, exactly (the
+rules that make this possible are in :mod:`sim.blocks`; how, in :mod:`sim.engine.kernel`).
+This module lays the inputs out for the kernel: the plan as flat arrays (CSR lists for
+predecessors, successors, vehicles...), the draws as arrays indexed [element, attempt, trial],
+and scratch state sized by upper bounds worked out from the plan. Numba compiles the kernel on
+first use and caches the machine code on disk (`cache=True`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from ..blocks import BlockOutcome
+from ..sampling import BlockDraws
+from .kernel import run_trials
+from .plan import Plan
+
+__all__ = ["run_block"]
+
+INF = np.inf
+
+
+def _csr(lists: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> tuple[Any, Any]:
+    ptr = np.zeros(len(lists) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in lists])
+    idx = np.array([x for xs in lists for x in xs], np.int64)
+    return ptr, idx
+
+
+@functools.lru_cache(maxsize=16)
+def _plan_arrays(plan: Plan) -> tuple[Any, ...]:
+    """The plan as flat arrays, in the order the compiled functions unpack them."""
+    acts, vehs = plan.activities, plan.vehicles
+    pred_ptr, pred_idx = _csr([a.preds for a in acts])
+    succ_ptr, succ_idx = _csr(plan.successors)
+    av_ptr, av_idx = _csr([a.vehicles for a in acts])
+    has_window = np.array([a.window is not None for a in acts])
+    period = np.array([a.window[0] if a.window else 1.0 for a in acts])
+    anchor = np.array([a.window[1] if a.window else 0.0 for a in acts])
+    success = np.array([a.success for a in acts], np.float64)
+    attempts = np.array([a.attempts for a in acts], np.int64)
+    is_done = np.array([a.done_at is not None for a in acts])
+    done_at = np.array([a.done_at if a.done_at is not None else INF for a in acts])
+    planned = np.array([a.tie[0] for a in acts], np.float64)
+    # The tie's second part is the file order, which is the activity's index.
+    assert all(a.tie[1] == k for k, a in enumerate(acts))
+    reliability = np.array([v.reliability for v in vehs], np.float64)
+    min_interval = np.array([v.min_interval for v in vehs], np.float64)
+    available = np.array([v.available for v in vehs], np.float64)
+    vafter_ptr, vafter_idx = _csr([v.after for v in vehs])
+    rc_ptr, rc_idx = _csr(plan.risk_cancels)
+    return (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
+            success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+            vafter_ptr, vafter_idx, rc_ptr, rc_idx)
+
+
+@functools.lru_cache(maxsize=16)
+def _capacities(plan: Plan) -> tuple[int, int, int, int]:
+    """Upper bounds, per trial, on events, queue entries per vehicle, requests and waiters."""
+    acts, n_veh = plan.activities, len(plan.vehicles)
+    total = sum(a.attempts for a in acts)
+    launches = sum(a.attempts for a in acts if a.vehicles)
+    most_vehicles = max((len(a.vehicles) for a in acts), default=0)
+    most_after = max((len(v.after) for v in plan.vehicles), default=0)
+    cancels = sum(len(c) for c in plan.risk_cancels)
+    # A plain attempt schedules one event; a launch attempt one event, a settle per vehicle
+    # asked for, one for its request time and one for its release; a cancellation a settle
+    # per vehicle; a finish one event; a risk one.
+    events = (len(plan.risk_cancels) + 2 * len(acts) + total * (4 + most_vehicles)
+              + cancels * (n_veh + 1) + 16)
+    per_vehicle = max(
+        (sum(a.attempts for a in acts if v in a.vehicles) for v in range(n_veh)), default=0
+    )
+    return events, max(per_vehicle, 1), max(launches, 1), max(launches * most_after, 1)
+
+
+_buffers: dict[str, np.ndarray] = {}
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float array reused from block to block (a fresh one costs its page faults each time);
+    only read by the kernel while this block runs."""
+    buf = _buffers.get(name)
+    if buf is None or buf.shape != shape:
+        buf = _buffers[name] = np.empty(shape)
+    return buf
+
+
+def _draw_arrays(plan: Plan, draws: BlockDraws) -> tuple[Any, ...]:
+    acts = draws.activities
+    n, n_act = draws.size, len(acts)
+    most = max((a.attempts for a in plan.activities), default=1)
+    ready_floor = np.array([d.ready_floor for d in acts], np.float64).reshape(n_act, n)
+    lag_rows = [lag for d in acts for lag in d.lags]
+    lags = np.array(lag_rows, np.float64).reshape(len(lag_rows), n)
+    delay = np.array([d.risk_delay for d in acts], np.float64).reshape(n_act, n)
+
+    def padded(name: str, rows: list[np.ndarray]) -> np.ndarray:
+        # Rows past an activity's attempts are never read, so they need no filling.
+        out = _buffer(name, (n_act, most, n))
+        for a, r in enumerate(rows):
+            out[a, : len(r)] = r
+        return out
+
+    duration = padded("duration", [d.duration for d in acts])
+    launch_u = padded("launch_u", [d.launch_u for d in acts])
+    success_u = padded("success_u", [d.success_u for d in acts])
+    rebuild = padded("rebuild", [d.rebuild for d in acts])
+    risk_time = np.asarray(draws.risk_time, np.float64).reshape(-1, n)
+    most_sd = max((sd.shape[0] for sd in draws.stand_down), default=1)
+    stand_down = np.zeros((len(draws.stand_down), most_sd, n))
+    for v, sd in enumerate(draws.stand_down):
+        stand_down[v, : sd.shape[0]] = sd
+    return (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
+            stand_down)
+
+
+def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
+    """Every trial of one block; the same arrays as the SimPy engine gives."""
+    n, n_act, n_veh = draws.size, len(plan.activities), len(plan.vehicles)
+    out = BlockOutcome.empty(n, n_act)
+    events, per_vehicle, requests, waiters = _capacities(plan)
+    tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
+    # Scratch state, in the order kernel.run_trials unpacks it; reset there per trial.
+    state = (
+        np.zeros(8, np.int64),  # cnt: counters
+        np.zeros((events, 3)), np.zeros((events, 5), np.int64),  # ev_f, ev_i: the events
+        np.zeros(events, np.int64),  # heap: the event queue, event ids
+        np.zeros((tasks, 2)), np.zeros((tasks, 4), np.int64),  # tk_f, tk_i: the task stack
+        np.zeros(n_act, np.int64), np.zeros(n_act),  # waiting, cancelled_at
+        np.zeros(n_act, np.bool_), np.zeros(n_act, np.bool_),  # over, fin_made
+        np.zeros(n_act, np.int64), np.zeros(n_act, np.int64),  # w_head, w_tail
+        np.zeros((waiters, 4), np.int64), np.zeros(waiters),  # w_i, w_t: waiting launches
+        np.zeros(n_veh, np.int64), np.zeros(n_veh),  # holder, free_at
+        np.zeros((n_veh, per_vehicle), np.int64), np.zeros(n_veh, np.int64),  # q, qn
+        np.zeros((requests, 2), np.int64), np.zeros(requests),  # r_i, r_at: requests
+        np.zeros(requests, np.bool_), np.zeros(n_act, np.int64),  # pending, request_of
+        np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
+        np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits
+    )
+    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
+            out.waited_for)
+    run_trials(_plan_arrays(plan), _draw_arrays(plan, draws), state, outs, n)
+    return out

@@ -1,0 +1,524 @@
+"""The compiled kernel of the fast engine (see :mod:`sim.engine.fast`): every trial of a
+block in one numba function.
+
+It copies the reference engine's structure (:mod:`sim.engine.des`, :mod:`sim.engine.dispatcher`):
+one event queue ordered by (time, priority, insertion order) with the same events scheduled at
+the same points and the same float arithmetic (:mod:`sim.blocks`). The reference's nested Python
+calls (a settle grants a launch, which lands at once, which finishes, which starts its
+successors...) are replayed with an explicit stack of tasks, one task per reference function
+(T_* below, named after it): a call is a push, and code that runs after a call returns is
+pushed first as its own task, so tasks run in the reference's depth-first order. When the
+reference changes, change both; tests/test_engines_agree.py and `make fuzz` say whether they
+still agree.
+
+Everything runs in one function: numba counts references to every array passed to a function,
+atomically, and with dozens of arrays per call that cost more than the model itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..blocks import (
+    DRIVER_AS_OF,
+    DRIVER_DONE,
+    DRIVER_PLANNED,
+    EPS,
+    PRIORITY_EVENT,
+    PRIORITY_GRANT,
+    PRIORITY_RISK,
+)
+
+__all__ = ["run_trials"]
+
+INF = np.inf
+
+# Tasks, each the namesake function of des.py / dispatcher.py. The first six are also event
+# kinds: an event popped from the queue becomes that task.
+T_CANCEL = 0  # a risk occurs (event, risk priority)
+T_WORK_ENDS = 1
+T_LAUNCH_FAILS = 2
+T_MISSION_ENDS = 3
+T_FINISHED = 4  # the finished-event of an activity that launches are waiting for
+T_SETTLE = 5  # a settle (event, grant priority)
+T_SETTLE_PASS = 6  # one pass of the settle's loop: grant the first request, if any
+T_START = 7
+T_WORK = 8
+T_LAUNCH = 9
+T_HOLDING = 10
+T_NEXT_ATTEMPT = 11
+T_FINISH = 12
+T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting launch, in order
+
+
+# --- compiled helpers: small, with few arguments ------------------------------------------
+# Counters in cnt: 0 events scheduled, 1 queue size, 2 requests made, 3 settle times, 4 waiters.
+
+
+@njit(cache=True)
+def _before(ev_f: Any, ev_i: Any, e: int, f: int) -> bool:
+    """Event e is popped before event f: (time, priority, insertion order)."""
+    if ev_f[e, 0] != ev_f[f, 0]:
+        return bool(ev_f[e, 0] < ev_f[f, 0])
+    if ev_i[e, 0] != ev_i[f, 0]:
+        return bool(ev_i[e, 0] < ev_i[f, 0])
+    return e < f
+
+
+@njit(cache=True)
+def _schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: float, prio: int,
+              kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
+    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
+    e = cnt[0]
+    if e >= len(heap):
+        raise RuntimeError("compiled engine: more events than planned for")
+    cnt[0] += 1
+    ev_f[e, 0] = now + delay
+    ev_f[e, 1] = x
+    ev_f[e, 2] = y
+    ev_i[e, 0] = prio
+    ev_i[e, 1] = kind
+    ev_i[e, 2] = a
+    ev_i[e, 3] = att
+    ev_i[e, 4] = v
+    k = cnt[1]
+    cnt[1] += 1
+    heap[k] = e
+    while k > 0:
+        parent = (k - 1) // 2
+        if not _before(ev_f, ev_i, heap[k], heap[parent]):
+            break
+        heap[k], heap[parent] = heap[parent], heap[k]
+        k = parent
+
+
+@njit(cache=True)
+def _pop(cnt: Any, ev_f: Any, ev_i: Any, heap: Any) -> int:
+    top = heap[0]
+    cnt[1] -= 1
+    size = cnt[1]
+    heap[0] = heap[size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and _before(ev_f, ev_i, heap[child + 1], heap[child]):
+            child += 1
+        if not _before(ev_f, ev_i, heap[child], heap[k]):
+            break
+        heap[k], heap[child] = heap[child], heap[k]
+        k = child
+    return int(top)
+
+
+@njit(cache=True)
+def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: float,
+               t: float) -> None:
+    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`)."""
+    t = now + (t - now)
+    for k in range(cnt[3]):
+        if settles[k] == t:
+            return
+    settles[cnt[3]] = t
+    cnt[3] += 1
+    _schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
+              0.0)
+
+
+@njit(cache=True)
+def _q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
+    """Queue order: (request time, planned, file order, request id)."""
+    if r_at[r1] != r_at[r2]:
+        return bool(r_at[r1] < r_at[r2])
+    a1, a2 = r_i[r1, 0], r_i[r2, 0]
+    if planned[a1] != planned[a2]:
+        return bool(planned[a1] < planned[a2])
+    if a1 != a2:
+        return bool(a1 < a2)
+    return r1 < r2
+
+
+@njit(cache=True)
+def _q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
+    k = qn[v]
+    if k >= q.shape[1]:
+        raise RuntimeError("compiled engine: a vehicle queue longer than planned for")
+    qn[v] += 1
+    q[v, k] = rid
+    while k > 0:
+        parent = (k - 1) // 2
+        if not _q_less(r_i, r_at, planned, q[v, k], q[v, parent]):
+            break
+        q[v, k], q[v, parent] = q[v, parent], q[v, k]
+        k = parent
+
+
+@njit(cache=True)
+def _q_pop(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int) -> None:
+    qn[v] -= 1
+    size = qn[v]
+    q[v, 0] = q[v, size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and _q_less(r_i, r_at, planned, q[v, child + 1], q[v, child]):
+            child += 1
+        if not _q_less(r_i, r_at, planned, q[v, child], q[v, k]):
+            break
+        q[v, k], q[v, child] = q[v, child], q[v, k]
+        k = child
+
+
+@njit(cache=True)
+def _next_window(has_window: Any, period: Any, anchor: Any, a: int, t: float) -> float:
+    if not has_window[a]:
+        return t
+    p, x = period[a], anchor[a]
+    return float(x + np.ceil((t - x) / p - EPS) * p)
+
+
+@njit(cache=True)
+def _push(tk_f: Any, tk_i: Any, sp: int, kind: int, a: int, att: int, v: int, x: float,
+          y: float) -> int:
+    if sp >= len(tk_i):
+        raise RuntimeError("compiled engine: more pending tasks than planned for")
+    tk_i[sp, 0] = kind
+    tk_i[sp, 1] = a
+    tk_i[sp, 2] = att
+    tk_i[sp, 3] = v
+    tk_f[sp, 0] = x
+    tk_f[sp, 1] = y
+    return sp + 1
+
+
+def _borrow(typingctx: Any, arrays: Any) -> Any:
+    """The tuple of arrays with reference counting switched off (a null meminfo), so passing
+    them to the helpers costs no atomic increments. Only used inside `run_trials`, while the
+    caller holds the real arrays."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        (value,) = args
+        for k, ty in enumerate(signature.args[0]):
+            array = context.make_array(ty)(context, builder, value=builder.extract_value(value, k))
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)  # type: ignore[no-untyped-call]
+            array.parent = cgutils.get_null_value(array.parent.type)  # type: ignore[no-untyped-call]
+            value = builder.insert_value(value, array._getvalue(), k)
+        return value
+
+    return arrays(arrays), codegen
+
+
+_borrowed: Any = intrinsic(_borrow)
+
+
+# --- the block: every trial, in one compiled function --------------------------------------
+
+
+@njit(cache=True)
+def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
+    """Trials 0..n-1 of a block: P the plan, D the draws, S scratch state, R the outcome
+    arrays (written in place); see fast.run_block for the layout of each tuple."""
+    (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
+     success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+     vafter_ptr, vafter_idx, rc_ptr, rc_idx) = _borrowed(P)
+    (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
+     stand_down) = _borrowed(D)
+    (cnt, ev_f, ev_i, heap, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
+     w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
+     settles, zero_hits) = _borrowed(S)
+    (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
+     o_waited_for) = _borrowed(R)
+    n_act, n_veh, n_risk = len(pred_ptr) - 1, len(holder), len(rc_ptr) - 1
+
+    for i in range(n):
+        # -- _Trial.__init__ and Dispatcher.__init__
+        cnt[:] = 0
+        now = 0.0
+        for a in range(n_act):
+            waiting[a] = pred_ptr[a + 1] - pred_ptr[a]
+        cancelled_at[:] = INF
+        over[:] = False
+        fin_made[:] = False
+        w_head[:] = -1
+        holder[:] = -1
+        free_at[:] = INF
+        qn[:] = 0
+        request_of[:] = -1
+        grounded[:] = -INF
+        failures[:] = 0
+        sp = 0  # tasks on the stack
+
+        # -- _Trial.run: risks first, at their own priority; done activities; first starts
+        for r in range(n_risk):
+            t = risk_time[r, i]
+            if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
+                _schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
+                          0.0, 0.0)
+        for a in range(n_act):
+            if is_done[a]:
+                o_finish[i, a] = o_start[i, a] = o_ready[i, a] = o_first_ready[i, a] = done_at[a]
+                over[a] = True
+                o_driver[i, a] = DRIVER_DONE
+                for k in range(succ_ptr[a], succ_ptr[a + 1]):
+                    waiting[succ_idx[k]] -= 1
+        for a in range(n_act - 1, -1, -1):  # pushed last first: they run in file order
+            if not is_done[a] and waiting[a] == 0:
+                sp = _push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
+
+        while True:
+            if sp == 0:  # nothing left to do at once: the next event (env.step)
+                if cnt[1] == 0:
+                    break
+                e = _pop(cnt, ev_f, ev_i, heap)
+                now = ev_f[e, 0]
+                kind = ev_i[e, 1]
+                if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
+                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
+                               ev_f[e, 1], ev_f[e, 2])
+                continue
+            sp -= 1
+            task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
+            x, y = tk_f[sp, 0], tk_f[sp, 1]
+
+            if task == T_START:
+                if cancelled_at[a] < INF:
+                    continue
+                # first_ready: the latest of as_of, planned + slip, predecessors + lags
+                ready, driver = 0.0, DRIVER_AS_OF
+                floor = ready_floor[a, i]
+                if floor > ready:
+                    ready, driver = floor, DRIVER_PLANNED
+                for k in range(pred_ptr[a], pred_ptr[a + 1]):
+                    p = pred_idx[k]
+                    t = o_finish[i, p] + lags[k, i]
+                    if t > ready:
+                        ready, driver = t, p
+                o_driver[i, a] = driver
+                ready = ready + delay[a, i]
+                o_first_ready[i, a] = ready
+                kind = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
+                sp = _push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
+
+            elif task == T_WORK:
+                ready = x
+                start = _next_window(has_window, period, anchor, a, ready)
+                end = start + duration[a, attempt, i]
+                o_ready[i, a] = ready
+                o_attempts[i, a] = attempt + 1
+                wait = end - now
+                if 0.0 > wait:  # max(end - now, 0.0), as Python's max picks
+                    wait = 0.0
+                _schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
+                          attempt, -1, ready, start)
+
+            elif task == T_WORK_ENDS:
+                start = y
+                if start < cancelled_at[a]:
+                    o_start[i, a] = start
+                if cancelled_at[a] < INF:
+                    continue
+                if success_u[a, attempt, i] < success[a]:
+                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                elif attempt + 1 < attempts[a]:  # attempt_failed
+                    sp = _push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
+                               now + rebuild[a, attempt, i], 0.0)
+                else:
+                    over[a] = True
+
+            elif task == T_FINISH:
+                o_finish[i, a] = now
+                over[a] = True
+                if fin_made[a]:  # ev.succeed(): the waiting launches are called back
+                    _schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
+                              -1, -1, 0.0, 0.0)
+                hits = 0
+                for k in range(succ_ptr[a], succ_ptr[a + 1]):
+                    s = succ_idx[k]
+                    waiting[s] -= 1
+                    if waiting[s] == 0:
+                        zero_hits[hits] = s
+                        hits += 1
+                for k in range(hits - 1, -1, -1):
+                    sp = _push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
+
+            elif task == T_LAUNCH:
+                ready = x
+                o_ready[i, a] = ready
+                o_attempts[i, a] = attempt + 1
+                # Dispatcher.request
+                at = now + (ready - now)
+                rid = cnt[2]
+                if rid >= len(r_at):
+                    raise RuntimeError("compiled engine: more requests than planned for")
+                cnt[2] += 1
+                r_i[rid, 0] = a
+                r_i[rid, 1] = attempt
+                r_at[rid] = at
+                pending[rid] = True
+                request_of[a] = rid
+                for k in range(av_ptr[a], av_ptr[a + 1]):
+                    u = av_idx[k]
+                    _q_push(q, qn, r_i, r_at, planned, u, rid)
+                    if holder[u] >= 0 and at < free_at[u] < INF:
+                        _settle_at(cnt, settles, ev_f, ev_i, heap, now, free_at[u])
+                _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
+
+            elif task == T_SETTLE:
+                for k in range(cnt[3]):  # self._settles.discard(now)
+                    if settles[k] == now:
+                        cnt[3] -= 1
+                        settles[k] = settles[cnt[3]]
+                        break
+                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+
+            elif task == T_SETTLE_PASS:
+                late = now + EPS
+                first = -1
+                for u in range(n_veh):
+                    if qn[u] == 0:
+                        continue
+                    if holder[u] >= 0:
+                        if free_at[u] > late:
+                            continue
+                        holder[u] = -1
+                        free_at[u] = INF
+                    while qn[u] > 0 and not pending[q[u, 0]]:
+                        _q_pop(q, qn, r_i, r_at, planned, u)
+                    if qn[u] > 0 and r_at[q[u, 0]] <= late:
+                        if first < 0 or _q_less(r_i, r_at, planned, q[u, 0], first):
+                            first = q[u, 0]
+                if first < 0:
+                    continue
+                b, b_attempt = r_i[first, 0], r_i[first, 1]
+                pending[first] = False
+                request_of[b] = -1
+                chosen = -1  # the first vehicle in its own list of those it heads
+                for k in range(av_ptr[b], av_ptr[b + 1]):
+                    u = av_idx[k]
+                    if chosen < 0 and qn[u] > 0 and q[u, 0] == first and holder[u] < 0:
+                        chosen = u
+                _q_pop(q, qn, r_i, r_at, planned, chosen)
+                holder[chosen] = b
+                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                sp = _push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
+
+            elif task == T_WAITER:
+                w = a
+                if w < 0:
+                    continue
+                if w_i[w, 3] >= 0:
+                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
+                sp = _push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
+                           0.0)
+
+            elif task == T_HOLDING:
+                granted = x
+                if cancelled_at[a] < INF:
+                    continue
+                waits = False
+                for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
+                    p = vafter_idx[k]
+                    if o_finish[i, p] == INF:  # come back when it finishes (never, if never)
+                        fin_made[p] = True
+                        w = cnt[4]
+                        if w >= len(w_t):
+                            raise RuntimeError("compiled engine: more waiters than planned for")
+                        cnt[4] += 1
+                        w_i[w, 0] = a
+                        w_i[w, 1] = attempt
+                        w_i[w, 2] = v
+                        w_i[w, 3] = -1
+                        w_t[w] = granted
+                        if w_head[p] < 0:
+                            w_head[p] = w
+                        else:
+                            w_i[w_tail[p], 3] = w
+                        w_tail[p] = w
+                        waits = True
+                        break
+                if waits:
+                    continue
+                usable = available[v]  # max(available, grounded_until, granted)
+                if grounded[v] > usable:
+                    usable = grounded[v]
+                if granted > usable:
+                    usable = granted
+                o_waited_for[i, a] = -1
+                for k in range(vafter_ptr[v], vafter_ptr[v + 1]):
+                    p = vafter_idx[k]
+                    f = o_finish[i, p]
+                    if f > usable or (f == usable and usable > granted):
+                        usable = f
+                        o_waited_for[i, a] = p
+                launch = _next_window(has_window, period, anchor, a, usable)
+                # Dispatcher.release_at
+                when = launch + min_interval[v]
+                when = now + (when - now)
+                free_at[v] = when
+                if qn[v] > 0:
+                    _settle_at(cnt, settles, ev_f, ev_i, heap, now, when)
+                if launch_u[a, attempt, i] >= reliability[v]:
+                    kind, when = T_LAUNCH_FAILS, launch
+                else:
+                    kind, when = T_MISSION_ENDS, launch + duration[a, attempt, i]
+                if when > now:  # _Trial.after
+                    _schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
+                              attempt, v, launch, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
+
+            elif task == T_LAUNCH_FAILS:
+                if cancelled_at[a] < INF:
+                    continue
+                o_start[i, a] = now
+                k = failures[v]
+                failures[v] += 1
+                grounded[v] = now + stand_down[v, k, i]
+                sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+
+            elif task == T_MISSION_ENDS:
+                launch = x
+                if launch < cancelled_at[a]:
+                    o_start[i, a] = launch
+                if cancelled_at[a] < INF:
+                    continue
+                if success_u[a, attempt, i] < success[a]:
+                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                else:
+                    sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+
+            elif task == T_NEXT_ATTEMPT:
+                if attempt + 1 < attempts[a]:  # attempt_failed
+                    sp = _push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
+                               now + rebuild[a, attempt, i], 0.0)
+                else:
+                    over[a] = True
+
+            elif task == T_CANCEL:
+                r = a
+                for k in range(rc_ptr[r], rc_ptr[r + 1]):
+                    b = rc_idx[k]
+                    if over[b] or cancelled_at[b] < INF:
+                        continue
+                    cancelled_at[b] = now
+                    # Dispatcher.cancel: withdraw the request, give back a held vehicle
+                    rid = request_of[b]
+                    if rid >= 0:
+                        request_of[b] = -1
+                        pending[rid] = False
+                    for u in range(n_veh):
+                        if holder[u] == b:
+                            holder[u] = -1
+                            free_at[u] = INF
+                            if qn[u] > 0:
+                                _settle_at(cnt, settles, ev_f, ev_i, heap, now, now)

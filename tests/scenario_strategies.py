@@ -1,0 +1,106 @@
+"""Hypothesis strategies for small scenarios rich in exact ties: zero and whole-day durations,
+equal planned dates, shared vehicles and vehicle lists, windows, launch and mission failures,
+reflights, vehicle prerequisites, risks at as_of that delay or cancel, done activities."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import strategies as st
+
+from sim.distributions import Empirical, Fixed, Uniform
+from sim.model import (
+    Activity,
+    AllOf,
+    Dependency,
+    Factor,
+    Goal,
+    OnFailure,
+    Risk,
+    Scenario,
+    Vehicle,
+    Window,
+    dependency_graph,
+    find_cycle,
+)
+
+AS_OF = date(2030, 1, 1)
+
+
+def day(n: int) -> date:
+    return AS_OF + timedelta(days=n)
+
+
+# Few distinct whole values, so that times coincide often.
+small = st.one_of(
+    st.sampled_from([Fixed(0), Fixed(1), Fixed(2), Fixed(5)]),
+    st.sampled_from([Empirical((0, 2)), Empirical((0, 0, 3)), Empirical((1, 4))]),
+)
+some_continuous = st.one_of(small, st.just(Uniform(0, 3)))
+
+
+@st.composite
+def tie_scenarios(draw: st.DrawFn) -> Scenario:
+    n_veh = draw(st.integers(0, 3))
+    n_act = draw(st.integers(1, 8))
+    ids = [f"a{k}" for k in range(n_act)]
+    vids = [f"v{k}" for k in range(n_veh)]
+    factors = (Factor("pace", Empirical((1.0, 2.0))),) if draw(st.booleans()) else ()
+    activities = []
+    for k, aid in enumerate(ids):
+        preds = draw(st.lists(st.sampled_from(ids[:k]), unique=True, max_size=2)) if k else []
+        after = tuple(Dependency(p, draw(st.sampled_from([Fixed(0), Fixed(0), Fixed(2),
+                                                          Empirical((0, 1)), Uniform(0, 2)])))
+                      for p in preds)
+        vehicles = tuple(draw(st.lists(st.sampled_from(vids), unique=True, max_size=2))
+                         if vids else [])
+        done = draw(st.sampled_from([None] * 6 + [day(-3), day(0)])) if not after else None
+        attempts = draw(st.sampled_from([1, 1, 2, 3]))
+        activities.append(Activity(
+            id=aid, name=aid,
+            after=after,
+            planned=draw(st.sampled_from([None, None, day(0), day(2), day(2), day(-4)])),
+            slip=draw(st.sampled_from([None, None, Fixed(0), Empirical((0, 2))])),
+            duration=draw(some_continuous),
+            vehicles=vehicles,
+            window=draw(st.sampled_from([None, None, None, Window(3, day(1)), Window(7, day(0)),
+                                         Window(0.5, day(0))])),
+            success=draw(st.sampled_from([1.0, 1.0, 0.5, 0.0])),
+            on_failure=OnFailure(attempts, draw(small)) if attempts > 1 else None,
+            factors=("pace",) if factors and draw(st.booleans()) else (),
+            done=done,
+        ))
+    vehicles = tuple(
+        Vehicle(
+            id=vid, name=vid,
+            reliability=draw(st.sampled_from([1.0, 1.0, 0.5, 0.0])),
+            min_interval=draw(st.sampled_from([0.0, 0.0, 1.0, 5.0])),
+            stand_down=draw(small),
+            available=draw(st.sampled_from([None, None, day(0), day(3), day(-2)])),
+            after=tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=2))),
+        )
+        for vid in vids
+    )
+    risks = []
+    for r in range(draw(st.integers(0, 2))):
+        cancels = tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=2)))
+        if draw(st.booleans()):
+            risks.append(Risk(f"r{r}", "risk", probability=draw(st.sampled_from([0.5, 1.0])),
+                              delay=draw(small), cancels=cancels,
+                              applies_to=tuple(draw(st.lists(st.sampled_from(ids), unique=True,
+                                                             max_size=2)))))
+        else:
+            risks.append(Risk(f"r{r}", "hazard",
+                              annual_probability=draw(st.sampled_from([0.5, 0.99])),
+                              cancels=cancels or (ids[-1],)))
+    scenario = Scenario(
+        title="fuzz", as_of=AS_OF, activities=tuple(activities), time_unit="days",
+        goal=Goal("all", date(2031, 1, 1), AllOf(tuple(ids))),
+        factors=factors, vehicles=vehicles, risks=tuple(risks),
+    )
+    # A vehicle's `after` may not depend on a launch of that vehicle (rule 10).
+    if find_cycle(dependency_graph(scenario)) is not None:
+        from hypothesis import reject
+
+        reject()
+    return scenario
