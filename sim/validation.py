@@ -213,7 +213,8 @@ def _window_in_days(act: Activity, unit: float, unit_name: str) -> Found:
     low = MIN_WINDOW_DAYS / unit
     if 0 < act.window.period < low:
         return [(("activities", act.id, "window", "period"),
-                 f"must be at least one day ({low:.4g} {unit_name}), got {act.window.period:g}")]
+                 f"must be at least {MIN_WINDOW_DAYS:g} days ({low:.4g} {unit_name}), got "
+                 f"{act.window.period:g}")]
     return []
 
 
