@@ -22,7 +22,9 @@ from sim.plotting import plot_goal_histogram  # noqa: E402
 SEED = 20260413
 TRIALS = 10_000
 FIGURE = "docs/figures/goal_date.png"
+BACKTEST_FIGURE = "docs/figures/backtest.png"
 VARIANTS = [
+    ("hand_rules", "the hand-sized slip rules used before calibration"),
     ("official_plan", "every announced date holds, nothing fails"),
     ("optimistic", "the favourable ends of the sourced ranges"),
     ("pessimistic", "the unfavourable ends of the sourced ranges"),
@@ -58,12 +60,16 @@ def results_section() -> str:
         for name, row in table.iterrows()
     )
     goal = baseline.goal
+    hand = table.loc["hand_rules"]
     return f"""## The answer
 
 With the facts known on **{baseline.as_of}**, the chance that the basic ILRS stands by
-**{goal.deadline}** is {headline(res.probability, lo, hi)}. The median date for it is
+**{goal.deadline}** is {headline(res.probability, lo, hi)}, with launch slips from the
+calibrated slip rules (see [Calibrated slips](#calibrated-slips)). The median date for it is
 **{median or 'never'}**; in {res.p_never:.0%} of the trials it is never completed (a mission
-lost for good, or fewer than three ILRS modules ever land). "Basic ILRS" here means Chang'e-7,
+lost for good, or fewer than three ILRS modules ever land). With the hand-sized slips used
+before (`hand_rules`) the answer was {hand.probability:.1%} ({hand.ci_lo:.1%} to
+{hand.ci_hi:.1%}), median {hand.p50 or 'never'}. "Basic ILRS" here means Chang'e-7,
 Chang'e-8, a power supply and at least three of the five ILRS-1..5 missions; why, and every
 number behind it, is in [docs/model.md](docs/model.md).
 
@@ -78,16 +84,82 @@ number behind it, is in [docs/model.md](docs/model.md).
 """
 
 
+def backtest_section() -> str:
+    """The leave-one-mission-out back-test of the shipped rules: figure and measured targets."""
+    from sim.calibration.backtest import lomo
+    from sim.calibration.data import read_reference_class
+    from sim.calibration.fit import ModelSpec
+    from sim.calibration.plots import plot_backtest
+    from sim.calibration.report import Backtest
+    from sim.calibration.rules import read_rules
+
+    rules = read_rules(ROOT / "scenarios/slip_rules.yaml")
+    rc = read_reference_class(ROOT / "data/reference_class.csv")
+    model = rules.provenance["model"]
+    spec = ModelSpec(model["hold"], model["shift"], model["omega"])
+    bt = Backtest.of(lomo(rc, spec), "leave-one-mission-out", rules)
+    plot_backtest(bt, ROOT / BACKTEST_FIGURE)
+    summary = bt.summary()["scores"]
+    o = summary["overall"]
+    ci = o["ci95"]
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    rows = [
+        ("80 % interval coverage", "70-90 %", f"{o['coverage80']:.0%}",
+         f"{ci['coverage80'][0]:.0%}-{ci['coverage80'][1]:.0%}",
+         met(0.70 <= o["coverage80"] <= 0.90)),
+        ("50 % interval coverage", "35-65 %", f"{o['coverage50']:.0%}",
+         f"{ci['coverage50'][0]:.0%}-{ci['coverage50'][1]:.0%}",
+         met(0.35 <= o["coverage50"] <= 0.65)),
+        ("misses below / above the 80 % interval", "both sides",
+         f"{o['below80']:.0%} / {o['above80']:.0%}", "",
+         met(o["below80"] > 0 and o["above80"] > 0)),
+        ("CRPS skill vs \"the announced date holds\"", ">= 0.4", f"{o['crps_skill']:.2f}",
+         f"{ci['crps_skill'][0]:.2f}-{ci['crps_skill'][1]:.2f}", met(o["crps_skill"] >= 0.4)),
+        ("median abs. error, ratio to the naive forecast's", "<= 0.7", f"{o['mae_ratio']:.2f}",
+         f"{ci['mae_ratio'][0]:.2f}-{ci['mae_ratio'][1]:.2f}", met(o["mae_ratio"] <= 0.7)),
+    ]
+    table = "\n".join(f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows)
+    groups = "\n".join(
+        f"| {label} | {s['n']} | {s['missions']} | {s['coverage80']:.0%} | "
+        f"{s['coverage50']:.0%} | {s['crps_skill']:.2f} | {s['mae_ratio']:.2f} |"
+        for label, s in summary.items() if label != "overall")
+    return f"""Leave-one-mission-out back-test of `scenarios/slip_rules.yaml` on
+`data/reference_class.csv` ({o['n']} launched plan snapshots of {o['missions']} missions; each
+mission predicted by rules refitted without it). Intervals: 95 %, resampling whole missions.
+
+| target | wanted | measured | 95 % interval | |
+|---|---|---|---|---|
+{table}
+
+| subset | snapshots | missions | 80 % in | 50 % in | CRPS skill | MAE ratio |
+|---|---|---|---|---|---|---|
+{groups}
+
+![Back-test: PIT histogram and predicted slip intervals against the actual slips]({BACKTEST_FIGURE})
+
+Regenerate with `make figures` (or `ilrs backtest data/reference_class.csv --rules
+scenarios/slip_rules.yaml --out DIR`).
+"""
+
+
+def _replace_block(text: str, name: str, section: str) -> str:
+    new, count = re.subn(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+                         lambda m: m.group(1) + section + m.group(2), text, flags=re.S)
+    if count != 1:
+        raise SystemExit(f"README.md has no <!-- {name}:start/end --> markers")
+    return new
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    section = results_section()
-    new, count = re.subn(r"(<!-- results:start -->\n).*?(<!-- results:end -->)",
-                         lambda m: m.group(1) + section + m.group(2), text, flags=re.S)
-    if count != 1:
-        raise SystemExit("README.md has no <!-- results:start/end --> markers")
-    readme.write_text(new, encoding="utf-8")
-    print(f"README.md results section and {FIGURE} updated")
+    text = _replace_block(text, "results", results_section())
+    text = _replace_block(text, "backtest", backtest_section())
+    readme.write_text(text, encoding="utf-8")
+    print(f"README.md results and back-test sections, {FIGURE} and {BACKTEST_FIGURE} updated")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__, montecarlo
+from .calibration.parsers import add_parsers as calibration_parsers
 from .engine import DEFAULT_ENGINE, ENGINES
 from .montecarlo import TooManyTrialsError, available_cpus, run
 from .output import OutputExistsError, atomic_folder, check_output_dir, write_results
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--variants", nargs="+", default=[], metavar="YAML",
                        help="scenarios to compare with it in the report")
     _add_percentiles(p_rep)
+    calibration_parsers(commands)
     return parser
 
 
@@ -225,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args.scenarios)
+    if args.command in ("calibrate", "backtest"):
+        from .calibration.commands import run_command
+
+        return run_command(args)
     if args.command == "app":
         return _app(args)
     if args.command == "schema":
@@ -263,15 +269,26 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _validate(paths: list[str]) -> int:
+    from .calibration.usage import looks_like_rules, scenario_warnings
+
     failed = False
     for path in paths:
         try:
-            load_scenario(path)
+            if looks_like_rules(path):
+                from .calibration.rules import read_rules
+
+                read_rules(path)
+                print(f"{path}: ok (slip rules)")
+                continue
+            scenario = load_scenario(path)
         except ScenarioError as err:
             print(err, file=sys.stderr)
             failed = True
         else:
-            print(f"{path}: ok")
+            warnings = scenario_warnings(scenario)
+            for warning in warnings:
+                print(warning)
+            print(f"{path}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
     return EXIT_BAD_INPUT if failed else 0
 
 

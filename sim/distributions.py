@@ -247,7 +247,11 @@ class Empirical:
         return {"empirical": list(self.values)}
 
 
-AnyDistribution = Fixed | Uniform | Triangular | Pert | LogNormal | Empirical
+# A slip fitted on the reference class (`slip: {reference_class: GROUP}`); it is built by the
+# loader from a rules file, never from its own YAML mapping, so it is not in KINDS.
+from .calibration.slip import CalibratedSlip  # noqa: E402
+
+AnyDistribution = Fixed | Uniform | Triangular | Pert | LogNormal | Empirical | CalibratedSlip
 
 # The YAML spelling of each non-fixed kind and how many parameters its list takes.
 KINDS: dict[str, type] = {

@@ -66,6 +66,7 @@ class Activity:
     after: tuple[Dependency, ...] = ()
     planned: date | None = None
     slip: AnyDistribution | None = None
+    announced: date | None = None  # when the plan `planned` was stated (calibrated slips)
     duration: AnyDistribution = ZERO
     vehicles: tuple[str, ...] = ()
     window: Window | None = None
@@ -174,6 +175,7 @@ class Scenario:
     factors: tuple[Factor, ...] = ()
     vehicles: tuple[Vehicle, ...] = ()
     risks: tuple[Risk, ...] = ()
+    slip_rules: str | None = None  # rules file of `reference_class` slips, as written
     # Provenance: the file it came from and the resolved mapping (after `extends`).
     path: str | None = field(default=None, compare=False)
     resolved: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)

@@ -136,6 +136,8 @@ def _dist(d: Any) -> str:
     if not isinstance(spec, dict):
         return f"{spec:g}" if isinstance(spec, float | int) else str(spec)
     (kind, args), = spec.items()
+    if isinstance(args, str):  # {reference_class: GROUP}
+        return f"{kind} {args}"
     if isinstance(args, dict):
         body = ", ".join(f"{k} {v:g}" for k, v in args.items())
     else:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from .calibration.data import CalibrationError
+from .calibration.periods import parse_stated
+from .calibration.rules import SlipRules, read_rules
+from .calibration.usage import reference_class_slip
 from .checks import Checker, T, show, suggest
-from .distributions import ZERO
+from .distributions import ZERO, AnyDistribution
 from .limits import MAX_ELEMENTS
 from .model import (
     Activity,
@@ -47,6 +52,7 @@ __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_scenario", "resol
 # The keys of each element, and the check of each key, come from the one table in sim.schema
 # (which also generates the JSON Schema).
 TOP_KEYS = keys("top")
+_PLAIN_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?\Z")
 SECTIONS = {"factors": "factor", "vehicles": "vehicle", "risks": "risk", "activities": "activity"}
 
 # Values that `extends` replaces whole instead of merging key by key: a child that writes
@@ -130,6 +136,9 @@ class _Builder(Checker):
         self.data = data
         self.file = file
         self.as_of: date | None = None
+        self.unit = "months"
+        self.rules: SlipRules | None = None
+        self.rules_failed = False  # the rules file has problems, already reported
         self.raw: dict[str, dict[str, Any]] = {}  # kind -> id -> raw value, for references
 
     def build(self) -> Scenario | None:
@@ -141,8 +150,10 @@ class _Builder(Checker):
             "title": self.opt(top, "scenario", (), self.text),
             "description": self.opt(top, "description", (), self.text),
             "time_unit": self.opt(top, "time_unit", (), self.time_unit),
+            "slip_rules": self.opt(top, "slip_rules", (), self.slip_rules),
             "sources": self.sources(top.get("sources", {})),
         }
+        self.unit = head["time_unit"] or "months"
         parts = {key: self.section(top, key) for key in SECTIONS}
         goal = self.opt(top, "goal", (), self.goal)
         self.check_refs()
@@ -230,11 +241,72 @@ class _Builder(Checker):
         before = len(self.problems)
         if "slip" in f and "planned" not in f:
             self.problem(path + ("slip",), "needs planned (a slip is added to the planned date)")
-        kw = self.read(f, path, "activity")
+        # The slip is read after planned and announced: a calibrated slip needs both.
+        kw = self.read({k: v for k, v in f.items() if k != "slip"}, path, "activity")
+        kw["slip"] = self.opt(f, "slip", path, self.slip, kw["planned"], kw["announced"])
+        announced = kw["announced"]
+        if isinstance(announced, date) and self.as_of is not None and announced > self.as_of:
+            self.problem(path + ("announced",), f"must be on or before as_of ({self.as_of}), "
+                                                f"got {announced}")
         done = kw["done"]
         if isinstance(done, date) and self.as_of is not None and done > self.as_of:
             self.problem(path + ("done",), f"must be on or before as_of ({self.as_of}), got {done}")
         return self.make(Activity, before, id=ident, **_default_name(kw, ident))
+
+    def slip_rules(self, value: Any, path: Path) -> str | None:
+        """The rules file named by `slip_rules:`, relative to the file that names it."""
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"must be the path of a slip-rules file, got {show(value)}")
+            return None
+        file, line = self.where(path)
+        target = os.path.join(os.path.dirname(file), value)
+        try:
+            self.rules = read_rules(target, (file, line), "slip_rules")
+        except CalibrationError as err:
+            self.problems.extend(err.problems)
+            self.rules_failed = True
+        return value
+
+    def planned(self, value: Any, path: Path) -> date | None:
+        """A date, or a period read as its reference date (`2026-H2`, `2027-Q3`, `2033..2035`),
+        as the reference class reads it, so calibrated slips start from the same dates."""
+        if isinstance(value, str) and not _PLAIN_DATE.match(value.strip()):
+            try:
+                stated = parse_stated(value)
+            except ValueError:
+                stated = None  # not a period either: the date check says what is expected
+            if stated is not None and not (stated.approximate or stated.upper_bound):
+                return stated.reference
+        return self.date(value, path)
+
+    def slip(self, value: Any, path: Path, planned: date | None,
+             announced: date | None) -> AnyDistribution | None:
+        """A distribution, or `{reference_class: GROUP}`: the calibrated slip for the lead."""
+        if not (isinstance(value, dict) and "reference_class" in value):
+            return self.distribution(value, path, "slip")
+        if set(value) != {"reference_class"}:
+            self.problem(path, "must be {reference_class: GROUP} alone, got " + show(value))
+            return None
+        group = value["reference_class"]
+        where = path + ("reference_class",)
+        if self.rules is None:
+            if not self.rules_failed:
+                self.problem(where, "needs a top-level slip_rules: file (written by "
+                                    "ilrs calibrate) to name the reference class's rules")
+            return None
+        if not isinstance(group, str) or group not in self.rules.groups:
+            hint = suggest(group, self.rules.groups) if isinstance(group, str) else ""
+            self.problem(where, f"unknown reference class {show(group)} (the rules have "
+                                f"{', '.join(self.rules.groups)}){hint}")
+            return None
+        if planned is None or self.as_of is None:
+            return None  # reported elsewhere (needs planned; as_of is required)
+        try:
+            return reference_class_slip(self.rules, group, planned, self.as_of, announced,
+                                        self.unit)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return None
 
     def after(self, value: Any, path: Path) -> tuple[Dependency, ...] | None:
         """Predecessors: an id, or a list of ids and {id: x, lag: distribution} mappings."""

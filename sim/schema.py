@@ -56,6 +56,8 @@ FORMAT: dict[str, tuple[Key, ...]] = {
             "a month is 365.25/12 days."),
         Key("extends", "file", "A parent scenario, path relative to this file; this file is "
             "merged over it (mappings key by key, null removes a key)."),
+        Key("slip_rules", "file", "A slip-rules file written by ilrs calibrate, path relative "
+            "to this file; needed by reference_class slips."),
         Key("sources", "sources", "Citation key -> text (title, outlet, date, address)."),
         Key("factors", "factors", "Programme-wide multipliers, one draw per trial."),
         Key("vehicles", "section", "Launchers shared by the launches that name them.",
@@ -91,8 +93,12 @@ FORMAT: dict[str, tuple[Key, ...]] = {
     "activity": (
         Key("name", "text", "Display name (default: the id)."),
         Key("after", "after", "Predecessors: ids, or {id, lag} for a finish-to-start lag."),
-        Key("planned", "date", "Announced date (of the launch, for a launch)."),
-        Key("slip", "distribution", "Added to planned (needs planned).", args=("slip",)),
+        Key("planned", "planned", "Announced date (of the launch, for a launch); a period "
+            "(2026-H2, 2027-Q1, 2033..2035) means its reference date."),
+        Key("announced", "date", "When the plan `planned` was stated (the lead of a "
+            "reference_class slip is measured from it; default as_of)."),
+        Key("slip", "slip", "Added to planned (needs planned): a distribution, or "
+            "{reference_class: GROUP} for the calibrated rule of GROUP."),
         Key("duration", "distribution", "Start (launch) to finish (landing) (default 0).",
             args=("duration",)),
         Key("vehicle", "ids", "Makes it a launch: a vehicle id, or a list meaning any of them.",
@@ -151,6 +157,8 @@ _SOURCE_KEY = "^[a-z][a-z0-9_-]*$"
 _DATE = {"description": "YYYY-MM-DD, YYYY-MM (the 15th) or YYYY (1 July)",
          "anyOf": [{"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
                    {"type": "integer", "minimum": 1000, "maximum": 9999}]}
+# A period as `planned` reads it (sim.calibration.periods): halves, quarters, ranges.
+_PERIOD = r"^\d{4}-(H[12]|Q[1-4])$|^\d{4}(-\d{2})?\s*(\.\.|-|to)\s*\d{4}(-\d{2})?$"
 _ID_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": _ID}}
 _ID_OR_IDS = {"anyOf": [{"type": "string", "pattern": _ID}, _ID_LIST]}
 _NUMBERS = {"type": "array", "items": {"type": "number"}}
@@ -217,6 +225,10 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
         "text": {"type": ["string", "number"]},
         "file": {"type": "string", "minLength": 1},
         "date": _DATE,
+        "planned": {"anyOf": [_DATE, {"type": "string", "pattern": _PERIOD}]},
+        "slip": {"anyOf": [{"$ref": "#/definitions/distribution"}, {
+            "type": "object", "properties": {"reference_class": {"type": "string"}},
+            "required": ["reference_class"], "additionalProperties": False}]},
         "time_unit": {"enum": ["months", "days", "years"]},
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "distribution": {"$ref": "#/definitions/distribution"},

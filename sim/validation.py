@@ -85,13 +85,14 @@ def calendar_date(value: Any, path: Path) -> Found:
     return []
 
 
-def distribution(value: Any, path: Path) -> Found:
+def distribution(value: Any, path: Path, lead_ok: bool = False) -> Found:
+    """A distribution that cannot draw a negative value (unless `lead_ok`)."""
     from .distributions import Distribution
 
     if not isinstance(value, Distribution):
         return [(path, f"must be a distribution, got {show(value)}")]
     least = value.minimum
-    if least < 0:
+    if least < 0 and not lead_ok:
         return [(path, f"cannot be negative, but this can draw {least:g}")]
     return []
 
@@ -103,7 +104,12 @@ def activity_problems(act: Activity) -> Found:
     found += probability(act.success, at + ("success",))
     found += distribution(act.duration, at + ("duration",))
     if act.slip is not None:
-        found += distribution(act.slip, at + ("slip",))
+        # A calibrated slip (sim.calibration) may be early: it is conditioned never to move the
+        # planned date before as_of. The plain kinds may not, as in YAML.
+        from .distributions import KINDS, Fixed
+
+        plain = isinstance(act.slip, (Fixed, *KINDS.values()))
+        found += distribution(act.slip, at + ("slip",), lead_ok=not plain)
         if act.planned is None:
             found.append((at + ("slip",), "needs planned (a slip is added to the planned date)"))
     for i, dep in enumerate(act.after):

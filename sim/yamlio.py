@@ -438,6 +438,8 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
         data["description"] = scenario.description
     data["as_of"] = scenario.as_of.isoformat()
     data["time_unit"] = scenario.time_unit
+    if scenario.slip_rules:
+        data["slip_rules"] = scenario.slip_rules
     if scenario.sources:
         data["sources"] = dict(scenario.sources)
     if scenario.factors:

@@ -20,7 +20,8 @@ from sim.schema import FORMAT, json_schema, schema_text
 from sim.yamlio import read_document
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
+# Every scenario file (scenarios/slip_rules.yaml is the slip rules they use, not a scenario).
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml") if p.name != "slip_rules.yaml")
 VALIDATOR = Draft7Validator(json_schema())
 
 
