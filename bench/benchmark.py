@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import pert_network, pert_scenario, synthetic_scenario  # noqa: E402
 
 from sim import load_scenario, run  # noqa: E402
+from sim.distributions import Fixed, Uniform  # noqa: E402
 from sim.drivers import risk_drivers  # noqa: E402
 from sim.model import Scenario  # noqa: E402
 from sim.sampling import blocks, draw_block  # noqa: E402
@@ -59,6 +61,40 @@ def drawing_rate(scenario: Scenario, trials: int) -> float:
     def draw_all() -> None:
         for block, size in blocks(trials):
             draw_block(scenario, 1, block, size)
+
+    return trials / cpu_seconds(draw_all)
+
+
+def numpy_floor_rate(scenario: Scenario, trials: int) -> float:
+    """Trials per second of drawing the same random inputs with numpy alone: every field
+    draw_block draws, sampled in one call of `trials` rows from one generator (no streams, no
+    blocks, no layout): the floor any sampling scheme pays."""
+    fields: list[tuple[Any, int]] = [(f.distribution, 1) for f in scenario.factors]
+    uniform = Uniform(0, 1)
+    for a in scenario.activities:
+        fields.append((a.duration, a.attempts))
+        if a.slip is not None and a.planned is not None:
+            fields.append((a.slip, 1))
+        fields += [(d.lag, 1) for d in a.after]
+        if a.on_failure is not None and a.attempts > 1:
+            fields.append((a.on_failure.rebuild, a.attempts - 1))
+        if a.vehicles:
+            fields.append((uniform, a.attempts))
+        if a.success < 1:
+            fields.append((uniform, a.attempts))
+    for r in scenario.risks:
+        fields.append((uniform, 1))
+        if r.delay is not None:
+            fields.append((r.delay, 1))
+    for v in scenario.vehicles:
+        fields.append((v.stand_down, sum(a.attempts for a in scenario.activities
+                                         if v.id in a.vehicles)))
+    drawn = [(d, rows) for d, rows in fields if rows and not isinstance(d, Fixed)]
+
+    def draw_all() -> None:
+        rng = np.random.default_rng(1)
+        for dist, rows in drawn:
+            dist.sample(rng, rows * trials)
 
     return trials / cpu_seconds(draw_all)
 
@@ -131,6 +167,16 @@ def drivers_seconds(engine: str) -> float:
                                             engine=engine), repeats=1)
 
 
+def report_seconds(engine: str) -> float:
+    """CPU seconds of `ilrs report` on the ILRS baseline at its default size, one worker."""
+    from sim.cli import main as ilrs
+
+    with tempfile.TemporaryDirectory() as folder:
+        argv = ["report", str(BASELINE), "--seed", "1", "--workers", "1", "--engine", engine,
+                "-o", str(Path(folder) / "report.html")]
+        return cpu_seconds(lambda: ilrs(argv), repeats=1)
+
+
 def peak_memory(trials: int, workers: int) -> dict[str, float]:
     """Run `trials` trials of the 50-activity scenario in a fresh process; report its peak RSS."""
     code = f"""
@@ -172,16 +218,23 @@ def main() -> None:
     cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
               ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
     lines = ["| scenario | activities | SimPy engine | compiled engine | ratio | drawing the "
-             "inputs alone |", "|---|---|---|---|---|---|"]
+             "inputs (ilrs-sim) | drawing them with numpy alone | compiled / numpy alone |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, scenario in cases:
         slow = engine_rate(scenario, args.simpy_trials, "des")
         fast = engine_rate(scenario, args.trials, "fast")
         draw = drawing_rate(scenario, args.trials)
+        floor = numpy_floor_rate(scenario, args.trials)
         lines.append(f"| {name} | {len(scenario.activities)} | {slow:,.0f} | {fast:,.0f} | "
-                     f"{fast / slow:,.0f}x | {draw:,.0f} |")
+                     f"{fast / slow:,.0f}x | {draw:,.0f} | {floor:,.0f} | "
+                     f"{fast / floor:.2f} |")
         print(lines[-1], flush=True)
     lines.append("")
-    lines.append("Trials per second per core, end to end (draws, engine, results).")
+    lines.append("Trials per second per core, end to end (draws, engine, results) for the two "
+                 "engines; the last columns are the cost of the random inputs alone, as "
+                 "ilrs-sim draws them (per element, field and block) and as one bulk numpy call "
+                 "per field would (the floor), and the compiled engine's end-to-end rate as a "
+                 "share of that floor.")
 
     side = pmcontrols_side_by_side(50, args.trials * 5)
     if side is not None:
@@ -205,10 +258,13 @@ def main() -> None:
 
     if not args.skip_drivers and BASELINE.exists():
         before, after = drivers_seconds("des"), drivers_seconds("fast")
+        report_before, report_after = report_seconds("des"), report_seconds("fast")
         lines.append("")
         lines.append(
             f"`ilrs drivers` on the ILRS baseline at the default 10,000 trials: "
-            f"{before:.1f} s of CPU with the SimPy engine, {after:.1f} s with the compiled one."
+            f"{before:.1f} s of CPU with the SimPy engine, {after:.1f} s with the compiled one; "
+            f"`ilrs report` (a run, the drivers, the criticality, the figures): "
+            f"{report_before:.1f} s and {report_after:.1f} s."
         )
         print(lines[-1], flush=True)
 
@@ -219,7 +275,9 @@ def main() -> None:
             f"A {args.million:,}-trial run of the 50-activity scenario with {args.workers} "
             f"workers took {m['seconds']:.0f} s; peak memory {m['parent_peak_mib']:,.0f} MiB "
             f"in the main process (of which {m['result_arrays_mib']:,.0f} MiB are the per-trial "
-            f"result arrays) and {m['worker_peak_mib']:,.0f} MiB in the largest worker."
+            f"result arrays: start and finish times in float64, the ready times in float32, "
+            f"attempts, drivers and vehicle waits in small integers) and "
+            f"{m['worker_peak_mib']:,.0f} MiB in the largest worker."
         )
         print(lines[-1])
     if args.write_readme:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .blocks import DRIVER_DONE, DRIVER_PLANNED
+from .blocks import DRIVER_DONE, DRIVER_PLANNED, floor32
 from .drivers import risk_drivers, sensitivity
 from .engine import DEFAULT_ENGINE
 from .goal import goal_times
@@ -170,11 +170,11 @@ def delay_breakdown(res: Results) -> pd.DataFrame:
     and variance shares.
     """
     s = res.scenario
-    # Times rounded to float32 and subtracted in float64: every difference and every partial
-    # sum along the path is exact, so a zero lag is exactly zero and the parts add up exactly
-    # to float32(goal time).
+    # Times rounded down to float32 (as the ready times are kept) and subtracted in float64:
+    # every difference and every partial sum along the path is exact, so a zero lag is exactly
+    # zero and the parts add up exactly to floor32(goal time).
     def rounded(days: np.ndarray) -> np.ndarray:
-        out: np.ndarray = days.astype(np.float32).astype(np.float64)
+        out: np.ndarray = floor32(days).astype(np.float64)
         return out
 
     finish = rounded(res.finish_days)

@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a workbook: summary, per-mission table, sources")
     p_run.add_argument("--json", action="store_true",
                        help="print the summary as JSON on stdout (and nothing else there)")
+    cluster = p_run.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", type=_positive_int, nargs="?", const=2, metavar="WORKERS",
+                         help="run the blocks on a new local Dask cluster (default 2 workers)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the blocks on a running Dask scheduler (tcp://host:8786)")
 
     p_app = commands.add_parser("app", help="the what-if page in the browser (this machine only)")
     p_app.add_argument("scenario", nargs="?", type=Path,
@@ -180,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="scenarios to compare with it in the report")
     _add_percentiles(p_rep)
     calibration_parsers(commands)
+    p_rep.add_argument("--explore", type=Path, metavar="DIR",
+                       help="add a section from an `ilrs explore` output folder")
+
+    from .explore_cli import add_parser as add_explore
+
+    add_explore(commands, _positive_int, _seed)
     return parser
 
 
@@ -238,11 +249,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         sys.stdout.write(schema_text())
         return 0
-    from . import commands  # analysis and plotting load matplotlib: only when asked for
+    if args.command == "run":
+        return _run(args)
+    from . import commands  # analysis and plotting load pandas and matplotlib: only here
+    from .explore_cli import UsageError, explore_command, report_usage_error
 
-    handler = {"run": _run, "compare": commands.compare, "drivers": commands.drivers,
-               "report": commands.report}[args.command]
-    return handler(args)
+    handler = {"compare": commands.compare, "drivers": commands.drivers,
+               "report": commands.report, "explore": explore_command}[args.command]
+    try:
+        return handler(args)
+    except UsageError as err:
+        return report_usage_error(err)
 
 
 def _what_was_written() -> str:
@@ -305,10 +322,19 @@ def _run(args: argparse.Namespace) -> int:
 
         check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
-    results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
-                  progress=progress_wanted(args), precision=args.precision,
-                  max_trials=montecarlo.MAX_TRIALS,
-                  engine=args.engine).with_percentiles(args.percentiles)
+    progress = progress_wanted(args)
+    if args.dask is None and args.scheduler is None:
+        results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
+                      progress=progress, precision=args.precision, engine=args.engine,
+                      max_trials=montecarlo.MAX_TRIALS)
+    else:
+        from .execution_dask import dask_executor
+
+        with dask_executor(args.scheduler, args.dask or 2) as executor:
+            results = run(scenario, trials=args.trials, seed=args.seed, progress=progress,
+                          precision=args.precision, engine=args.engine, executor=executor,
+                          max_trials=montecarlo.MAX_TRIALS)
+    results = results.with_percentiles(args.percentiles)
     scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
         write_results(results, scenario_yaml, args.out, force=args.force)

@@ -123,7 +123,12 @@ def report(args: argparse.Namespace) -> int:
                                        workers=args.workers, progress=progress,
                                        percentiles=args.percentiles, engine=args.engine)
     # Rendered first, then written under a temporary name and renamed: never half a file.
-    html = render_report(results, table, comparison, criticality(results))
+    explore_html = ""
+    if args.explore is not None:
+        from .explore_report import explore_section
+
+        explore_html = explore_section(args.explore)
+    html = render_report(results, table, comparison, criticality(results), explore_html)
     write_file(args.output, html.encode("utf-8"), force=args.force)
     written.append(str(args.output))
     print(f"Report          {args.output} ({args.trials:,} trials, seed {seed})")

@@ -145,15 +145,10 @@ class Triangular(_ThreePoint):
         return (self.low + self.mode + self.high) / 3
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        # Inverse CDF rather than rng.triangular, which rejects low == high.
-        u = rng.random(size)
-        width = self.high - self.low
-        if width == 0:
+        # numpy's inverse CDF (one uniform per draw), which needs low < high.
+        if self.high == self.low:
             return np.full(size, float(self.low))
-        split = (self.mode - self.low) / width
-        left = self.low + np.sqrt(u * width * (self.mode - self.low))
-        right = self.high - np.sqrt((1 - u) * width * (self.high - self.mode))
-        return np.where(u < split, left, right)
+        return rng.triangular(self.low, self.mode, self.high, size)
 
     def to_yaml(self) -> object:
         return {"triangular": [self.low, self.mode, self.high]}

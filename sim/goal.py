@@ -28,7 +28,11 @@ def goal_times(req: Requirement, finish: np.ndarray, index: Mapping[str, int]) -
 def _goal_times(req: Requirement, finish: np.ndarray, index: Mapping[str, int]) -> np.ndarray:
     if isinstance(req, str):
         return finish[:, index[req]].copy()
-    parts = np.stack([_goal_times(p, finish, index) for p in req.parts], axis=1)
+    if all(isinstance(p, str) for p in req.parts):  # plain ids: their columns, not copies
+        columns = [index[p] for p in req.parts]  # type: ignore[index]
+        parts = finish if columns == list(range(finish.shape[1])) else finish[:, columns]
+    else:
+        parts = np.stack([_goal_times(p, finish, index) for p in req.parts], axis=1)
     if isinstance(req, AllOf):
         latest: np.ndarray = parts.max(axis=1)
         return latest

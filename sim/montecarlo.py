@@ -7,13 +7,15 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import fields
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .blocks import OUTCOME_DTYPES, BlockOutcome
+from .blocks import RESULT_DTYPES, BlockOutcome, floor32
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
 from .execution import ordered_map
 from .goal import goal_times
@@ -45,13 +47,23 @@ def simulate_block(
 def _block_job(state: tuple[Scenario, Plan, str], seed: int, block: int, size: int
                ) -> tuple[int, BlockOutcome]:
     scenario, plan, engine = state
-    return block, simulate_block(scenario, plan, seed, block, size, engine)
+    out = simulate_block(scenario, plan, seed, block, size, engine)
+    # Rounded here as the run keeps them: less to send back, less work for the parent.
+    out.first_ready, out.ready = floor32(out.first_ready), floor32(out.ready)
+    return block, out
 
 
 def _outcomes(
     scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
     engine: str,
+    executor: Executor | None = None,
 ) -> Iterator[tuple[int, BlockOutcome]]:
+    if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
+        numbers, sizes = [block for block, _ in work], [size for _, size in work]
+        task = partial(simulate_block, scenario, plan, seed)
+        engines = [engine] * len(numbers)
+        yield from zip(numbers, executor.map(task, numbers, sizes, engines), strict=True)
+        return
     if engine == "fast" and workers > 1 and len(work) > 1:
         # The first block here: it loads the compiled engine before the workers are forked,
         # so they inherit it instead of each loading it again.
@@ -72,7 +84,7 @@ class _Store:
     def __init__(self, scenario: Scenario):
         self.as_of = scenario.as_of
         empty = np.empty((0, len(scenario.activities)))
-        self.arrays = {f.name: empty.astype(OUTCOME_DTYPES[f.name]) for f in fields(BlockOutcome)}
+        self.arrays = {f.name: empty.astype(RESULT_DTYPES[f.name]) for f in fields(BlockOutcome)}
 
     def grow(self, trials: int) -> None:
         for name, old in self.arrays.items():
@@ -83,9 +95,12 @@ class _Store:
     def fill(self, block: int, out: BlockOutcome) -> None:
         rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
         for name, array in self.arrays.items():
-            values = getattr(out, name)
-            array[rows] = clip_to_calendar(self.as_of, values) if name in _TIME_ARRAYS else values
-
+            part = getattr(out, name)
+            if name in _TIME_ARRAYS:
+                part = clip_to_calendar(self.as_of, part)
+            if array.dtype == np.float32 and part.dtype != np.float32:
+                part = floor32(part)
+            array[rows] = part
 
 class TooManyTrialsError(ValueError):
     """The run's result arrays would not fit in memory (or exceed MAX_RUN_TRIALS)."""
@@ -93,7 +108,7 @@ class TooManyTrialsError(ValueError):
 
 def bytes_per_trial(scenario: Scenario) -> int:
     """Memory the kept per-trial arrays take for one trial of `scenario`."""
-    per_cell = sum(np.dtype(t).itemsize for t in OUTCOME_DTYPES.values())
+    per_cell = sum(np.dtype(t).itemsize for t in RESULT_DTYPES.values())
     return per_cell * len(scenario.activities) + 8  # + the goal time
 
 
@@ -127,6 +142,7 @@ def run(
     precision: float | None = None,
     max_trials: int = MAX_TRIALS,
     engine: str = DEFAULT_ENGINE,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate `trials` trials of `scenario`.
 
@@ -138,6 +154,9 @@ def run(
     or `max_trials` is reached. The trials are the same as a fixed run of the final size.
 
     `engine` names the engine (see :mod:`sim.engine`); every engine gives the same trials.
+
+    `executor` (a ``concurrent.futures.Executor``, e.g. :func:`sim.execution_dask.dask_executor`)
+    runs the blocks instead of local worker processes; the trials are the same.
     """
     engine = check_engine(engine)
     if trials < 1:
@@ -161,7 +180,8 @@ def run(
         while True:
             store.grow(trials)
             work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers, engine):
+            for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
+                                        executor):
                 store.fill(block, out)
                 bar.update(len(out.finish))
             done = trials
@@ -192,6 +212,7 @@ def run(
         workers=workers,
         elapsed_s=time.perf_counter() - began,
         precision=precision,
+        engine=engine,
     )
 
 

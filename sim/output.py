@@ -21,13 +21,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .results import Results
 from .timebase import NEVER_DATE, date_values
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["OutputExistsError", "atomic_folder", "check_output_dir", "check_output_file",
            "trials_table", "write_results"]
@@ -190,6 +192,8 @@ def _timestamps(results: Results, days: np.ndarray) -> pa.Array:
     """Engine times as timestamps (seconds) at the start of their calendar day; never is
     NEVER_DATE, which sorts after every date, so medians and shares computed from the file
     count a trial that never finishes as later than any date, as summary.json does."""
+    import pyarrow as pa  # loaded only when a results folder is written
+
     values = date_values(results.scenario.as_of, days)
     return pa.array(values, type=pa.timestamp("s"))
 
@@ -197,6 +201,8 @@ def _timestamps(results: Results, days: np.ndarray) -> pa.Array:
 def trials_table(results: Results) -> pa.Table:
     """One row per trial: trial, goal date, each activity's finish date by id, and per activity
     `attempts.<id>` and `start.<id>` (ids cannot contain '.', so these never clash)."""
+    import pyarrow as pa
+
     columns: dict[str, pa.Array] = {
         "trial": pa.array(np.arange(results.trials, dtype=np.int32)),
         "goal": _timestamps(results, results.goal_days),
@@ -217,4 +223,6 @@ def write_results(results: Results, scenario_yaml: str, out: Path, force: bool =
         digest = hashlib.sha256(scenario_yaml.encode("utf-8")).hexdigest()
         summary = results.summary(scenario_sha256=digest)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        import pyarrow.parquet as pq
+
         pq.write_table(trials_table(results), tmp / "trials.parquet")

@@ -33,6 +33,10 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = list(problems)
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
+        # Rebuilt from its problems when it crosses a process boundary (a worker, Dask).
+        return (ScenarioError, (self.problems,))
+
 
 def format_path(path: Path) -> str:
     """('activities', 'ce7', 'after', 1, 'lag') -> 'activities.ce7.after[1].lag'."""

@@ -312,10 +312,11 @@ def _assumptions(sc: Scenario) -> dict[str, Any]:
     }
 
 
-def _nav(variants: bool) -> list[tuple[str, str]]:
+def _nav(variants: bool, explore: bool = False) -> list[tuple[str, str]]:
     return [("answer", "The answer"), ("figures", "When the goal is met"),
             ("missions", "Missions"), ("criticality", "What drives the goal date"),
             *([("variants", "Variants")] if variants else []),
+            *([("explore", "Exploring the judgements")] if explore else []),
             ("convergence", "Enough trials?"), ("assumptions", "Assumptions"),
             ("sources", "Sources")]
 
@@ -354,15 +355,18 @@ def _figures(res: Results, drivers: pd.DataFrame | None, crit: pd.Series) -> dic
 
 
 def render_report(res: Results, drivers: pd.DataFrame | None = None, comparison: Any = None,
-                  criticality: pd.Series | None = None) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+                  criticality: pd.Series | None = None, explore_html: str = "") -> str:
+    """The report as an HTML string (see :func:`write_report`); `explore_html` is the section
+    :func:`sim.explore_report.explore_section` builds from an exploration folder (inserted as
+    it is: that module escapes what it puts in)."""
     sc = res.scenario
     crit = analysis.criticality(res) if criticality is None else criticality
     lo, hi = res.ci95
     context: dict[str, Any] = {
         # The style sheet is this module's constant, not user text: inserted as it is.
         "sc": sc, "css": markupsafe.Markup(CSS), "deadline": sc.goal.deadline,
-        "nav": _nav(comparison is not None),
+        "nav": _nav(comparison is not None, bool(explore_html)),
+        "explore_html": markupsafe.Markup(explore_html),
         "probability_title": f"{res.probability:.1%}", "p": _pct(res.probability),
         "lo": _pct(lo), "hi": _pct(hi), "trials": f"{res.trials:,}", "seed": res.seed,
         "version": getattr(res, "version", ""),

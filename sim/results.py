@@ -74,6 +74,8 @@ class Results:
     seed: int
     goal_days: np.ndarray
     finish_days: np.ndarray
+    # float32, rounded down (sim.blocks.floor32): diagnostics for the path analysis, half the
+    # memory of float64 and never after the start they precede.
     first_ready_days: np.ndarray  # ready time of the first attempt
     ready_days: np.ndarray  # ready time of the last attempt
     start_days: np.ndarray  # start (launch) time of the last attempt
@@ -88,6 +90,7 @@ class Results:
     elapsed_s: float = 0.0
     # The half-width asked for with `precision` (None: a fixed number of trials).
     precision: float | None = None
+    engine: str = "fast"  # the engine that ran the trials (every engine gives the same ones)
     # The goal-date percentiles reported (`percentiles`, tables, summary); see with_percentiles.
     percentile_levels: tuple[int, ...] = PERCENTILES
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -218,6 +221,7 @@ class Results:
             "scenario": self.scenario.title,
             "scenario_sha256": scenario_sha256,
             "version": self.version,
+            "engine": self.engine,
             "seed": self.seed,
             "trials": self.trials,
             "block_size": self.block_size,

@@ -413,3 +413,13 @@ class _Builder(Checker):
 
 def _default_name(kw: dict[str, Any], ident: str) -> dict[str, Any]:
     return {**kw, "name": kw["name"] if kw["name"] is not None else ident}
+
+
+def scenario_from_data(data: Any, file: str = "<variant>") -> Scenario:
+    """The scenario in already-resolved plain data (as in ``Scenario.resolved``), checked by the
+    same rules as a file. Problems name field paths but no line (there is no file)."""
+    builder = _Builder(data, lambda path: (file, None), file)
+    scenario = builder.build()
+    if builder.problems or scenario is None:
+        raise ScenarioError(_in_file_order(builder.problems))
+    return scenario

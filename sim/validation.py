@@ -44,6 +44,9 @@ class ModelError(ScenarioError):
                           for p, m in found])
         self.found = found
 
+    def __reduce__(self) -> tuple[type[ModelError], tuple[Found, str]]:  # type: ignore[override]
+        return (ModelError, (self.found, self.problems[0].file if self.problems else ""))
+
 
 def raise_if(found: Found, file: str | None = None) -> None:
     """Raise the problems found, if any, as a ModelError (a ScenarioError without lines)."""

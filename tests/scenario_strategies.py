@@ -39,9 +39,11 @@ some_continuous = st.one_of(small, st.just(Uniform(0, 3)))
 
 
 @st.composite
-def tie_scenarios(draw: st.DrawFn) -> Scenario:
-    n_veh = draw(st.integers(0, 3))
-    n_act = draw(st.integers(1, 8))
+def tie_scenarios(draw: st.DrawFn, sweepable: bool = False) -> Scenario:
+    """With `sweepable`, no vehicles and no cancelling risks (what the compiled engine sweeps
+    without its event loop), more activities, listed in a shuffled order."""
+    n_veh = 0 if sweepable else draw(st.integers(0, 3))
+    n_act = draw(st.integers(1, 14 if sweepable else 8))
     ids = [f"a{k}" for k in range(n_act)]
     vids = [f"v{k}" for k in range(n_veh)]
     factors = (Factor("pace", Empirical((1.0, 2.0))),) if draw(st.booleans()) else ()
@@ -86,7 +88,9 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
     risks = []
     for r in range(draw(st.integers(0, 2))):
         cancels = tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=2)))
-        if draw(st.booleans()):
+        if sweepable:
+            cancels = ()
+        if sweepable or draw(st.booleans()):
             risks.append(Risk(f"r{r}", "risk", probability=draw(st.sampled_from([0.5, 1.0])),
                               delay=draw(small), cancels=cancels,
                               applies_to=tuple(draw(st.lists(st.sampled_from(ids), unique=True,
@@ -95,6 +99,8 @@ def tie_scenarios(draw: st.DrawFn) -> Scenario:
             risks.append(Risk(f"r{r}", "hazard",
                               annual_probability=draw(st.sampled_from([0.5, 0.99])),
                               cancels=cancels or (ids[-1],)))
+    if sweepable:
+        activities = draw(st.permutations(activities))
     # A vehicle's `after` may not depend on a launch of that vehicle (rule 10); the Scenario
     # refuses a cycle when made, so look for one first (dependency_graph's rule).
     vehicle_after = {v.id: list(v.after) for v in vehicles}

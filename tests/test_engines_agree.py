@@ -21,7 +21,7 @@ from sim.model import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from synthetic import synthetic_scenario  # noqa: E402
+from synthetic import pert_network, pert_scenario, synthetic_scenario  # noqa: E402
 
 # Every scenario (scenarios/slip_rules.yaml is the slip rules they use, not a scenario).
 SCENARIOS = sorted(p for p in ROOT.glob("scenarios/**/*.yaml") if p.name != "slip_rules.yaml")
@@ -35,6 +35,11 @@ def test_every_shipped_scenario(path: Path) -> None:
 @pytest.mark.parametrize("activities", [50, 200])
 def test_bench_programmes(activities: int) -> None:
     assert_same_outcomes(synthetic_scenario(activities), seed=7, block=3, size=400)
+
+
+def test_pert_bench_network() -> None:
+    # No vehicles and no cancellations: the compiled engine sweeps it without its event loop.
+    assert_same_outcomes(pert_scenario(pert_network(50)), seed=7, block=3, size=400)
 
 
 def test_run_gives_the_same_results_with_either_engine() -> None:
@@ -54,6 +59,17 @@ def test_an_unknown_engine_is_refused() -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=tie_scenarios(), seed=st.integers(0, 2**31 - 1))
 def test_generated_scenarios_rich_in_ties(scenario: Scenario, seed: int) -> None:
+    assert_same_outcomes(scenario, seed=seed, block=0, size=60)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tie_scenarios(sweepable=True), seed=st.integers(0, 2**31 - 1))
+def test_generated_scenarios_without_vehicles(scenario: Scenario, seed: int) -> None:
+    # What the compiled engine computes by sweeping, without its event loop.
+    from sim.engine import Plan
+    from sim.engine.fast import _sweep_order
+
+    assert _sweep_order(Plan.compile(scenario)) is not None
     assert_same_outcomes(scenario, seed=seed, block=0, size=60)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim import parse_scenario, run
+from sim.blocks import floor32
 from sim.sampling import BLOCK_SIZE
 
 COIN = """\
@@ -50,6 +51,9 @@ def test_seed_and_provenance_are_recorded():
     np.testing.assert_array_equal(r.finish_days, again.finish_days)
     summary = r.summary()
     assert summary["seed"] == r.seed and summary["block_size"] == BLOCK_SIZE
+    assert summary["engine"] == "fast"
+    by_des = run(parse_scenario(COIN), trials=10, workers=1, engine="des")
+    assert by_des.summary()["engine"] == "des"
 
 
 def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
@@ -68,8 +72,9 @@ def test_goal_times_in_chunks_equal_the_whole(monkeypatch):
     assert np.array_equal(goal.goal_times(req, finish, index), whole)
 
 
-def test_recorded_times_are_float64_and_in_order():
-    # Times stored as float32 used to put a start after its finish in some trials.
+def test_recorded_times_keep_their_order():
+    # Times stored as float32 used to put a start after its finish in some trials: start and
+    # finish stay float64; the ready times are float32 rounded down, so never after the start.
     import sys
     from pathlib import Path
 
@@ -77,9 +82,67 @@ def test_recorded_times_are_float64_and_in_order():
     from synthetic import synthetic_scenario
 
     r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1)
-    for a in (r.first_ready_days, r.ready_days, r.start_days, r.finish_days):
+    for a in (r.start_days, r.finish_days):
         assert a.dtype == np.float64
+    for a in (r.first_ready_days, r.ready_days):
+        assert a.dtype == np.float32
     done = np.isfinite(r.finish_days)
     assert (r.first_ready_days[done] <= r.ready_days[done]).all()
     assert (r.ready_days[done] <= r.start_days[done]).all()
     assert (r.start_days[done] <= r.finish_days[done]).all()
+
+
+def test_floor32_rounds_down_and_keeps_order():
+    rng = np.random.default_rng(3)
+    edges = [0.0, -0.0, 1.5, 1e-9, -1e-9, -1e-50, 1e-50, 1e39, -1e39, np.inf, -np.inf]
+    days = np.sort(np.concatenate([(rng.random(10_000) - 0.2) * 5000, edges]))
+    low = floor32(days)
+    assert low.dtype == np.float32
+    assert (low <= days).all()
+    assert (low[1:] >= low[:-1]).all()  # monotone, so every order and tie survives
+    # the greatest float32 not above the time: the next one up is above it
+    finite = np.isfinite(days)
+    with np.errstate(over="ignore"):
+        up = np.nextafter(low[finite], np.float32(np.inf))
+        rounded = days.astype(np.float32)
+    assert (up > days[finite]).all()
+    assert (low == [np.nextafter(r, np.float32(-np.inf)) if r > x else r
+                    for r, x in zip(rounded, days, strict=True)]).all()
+    exact = rounded.astype(np.float64) == days
+    assert (low[exact] == days[exact]).all()
+
+
+def test_kept_arrays_do_not_depend_on_workers():
+    # Workers round the ready times before sending them; the parent rounds its own blocks.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    one = run(synthetic_scenario(20), trials=3500, seed=2, workers=1)
+    two = run(synthetic_scenario(20), trials=3500, seed=2, workers=2)
+    for name in ("finish_days", "first_ready_days", "ready_days", "start_days", "attempts",
+                 "driver", "waited_for", "goal_days"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+def test_goal_over_plain_ids_reads_the_columns():
+    from sim import goal
+    from sim.model import AllOf, AnyOf, AtLeast
+
+    rng = np.random.default_rng(6)
+    finish = np.where(rng.random((500, 5)) < 0.2, np.inf, rng.random((500, 5)) * 100)
+    index = {f"a{k}": k for k in range(5)}
+    every = AllOf(tuple(index))  # every column, in order: the array itself
+    assert np.array_equal(goal.goal_times(every, finish, index), finish.max(axis=1))
+    some = AnyOf(("a3", "a1"))
+    assert np.array_equal(goal.goal_times(some, finish, index),
+                          np.minimum(finish[:, 3], finish[:, 1]))
+    two = AtLeast(2, ("a4", "a0", "a2"))
+    assert np.array_equal(goal.goal_times(two, finish, index),
+                          np.sort(finish[:, [4, 0, 2]], axis=1)[:, 1])
+    before = finish.copy()
+    goal.goal_times(AtLeast(3, tuple(index)), finish, index)
+    assert np.array_equal(finish, before)  # never sorted in place

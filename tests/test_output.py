@@ -154,3 +154,25 @@ def test_report_style_sheet_is_not_escaped(scenario_file: Path):
 
     html = render_report(run(load_scenario(scenario_file), trials=20, seed=1, workers=1))
     assert CSS in html and "&#34;" not in html
+
+
+def test_ilrs_run_loads_only_what_it_uses(tmp_path):
+    # A run that writes no results folder needs neither Arrow nor the SimPy engine, nor the
+    # analysis stack; writing the folder loads Arrow (which loads pandas itself).
+    probe = (
+        "import sys\n"
+        "from sim.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "names = ('pyarrow', 'simpy', 'pandas', 'matplotlib')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+    )
+    scenario = "scenarios/examples/quickstart.yaml"
+    out = subprocess.run([sys.executable, "-c", probe, "run", scenario, "--trials", "1000"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    folder = tmp_path / "out"
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "run", scenario, "--trials", "1000", "--out", str(folder)],
+        capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "pyarrow" in loaded and "simpy" not in loaded and "matplotlib" not in loaded

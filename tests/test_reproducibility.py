@@ -28,6 +28,7 @@ from sim.model import (
     Vehicle,
     Window,
 )
+from sim.sampling import ActivityDraws, draw_block
 
 AS_OF = date(2030, 1, 1)
 SEED = 7
@@ -205,3 +206,66 @@ def test_timeline_replays_a_trial_of_run() -> None:
                 assert finishes.get(act.id) == pytest.approx(expected, abs=1e-9), (
                     f"trial {trial}, {act.id}"
                 )
+
+
+def _fields(d: ActivityDraws) -> dict[str, np.ndarray]:
+    return {"ready_floor": d.ready_floor, "lags": np.array(d.lags), "duration": d.duration,
+            "launch_u": d.launch_u, "success_u": d.success_u, "rebuild": d.rebuild,
+            "risk_delay": d.risk_delay}
+
+
+@pytest.mark.parametrize(
+    ("change", "moved"),
+    [
+        ({"duration": Uniform(2, 5)}, {"duration"}),  # another kind of distribution
+        ({"on_failure": OnFailure(3, Uniform(1, 2))}, {"rebuild"}),  # another field
+        ({"on_failure": OnFailure(4, Pert(6, 9, 18))}, set()),  # one more attempt: rows added
+    ],
+)
+def test_draws_are_keyed_by_element_and_field(change: dict[str, object],
+                                              moved: set[str]) -> None:
+    # At the level of the draws: only the changed field of the changed element moves; every
+    # other field of every element, that element's other fields included, keeps its values
+    # (the rows an added attempt appends are new, the earlier ones stay).
+    base = mixed_scenario()
+    variant = base.replace_activity("lander", **change)
+    a, b = draw_block(base, SEED, 3, 700), draw_block(variant, SEED, 3, 700)
+    for act, da, db in zip(base.activities, a.activities, b.activities, strict=True):
+        for name, x in _fields(da).items():
+            y = _fields(db)[name][: len(x)]
+            if act.id == "lander" and name in moved:
+                assert not np.array_equal(x, y), (act.id, name)
+            else:
+                np.testing.assert_array_equal(x, y, err_msg=f"{act.id}.{name}")
+    for name in ("risk_time",):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    for x, y in zip(a.stand_down, b.stand_down, strict=True):
+        np.testing.assert_array_equal(x, y[: len(x)])
+
+
+def test_draws_are_the_same_from_threads() -> None:
+    # Each thread re-keys its own generator: blocks drawn concurrently equal blocks drawn in turn.
+    from concurrent.futures import ThreadPoolExecutor
+
+    scenario = mixed_scenario()
+    alone = [draw_block(scenario, SEED, b, 500) for b in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda b: draw_block(scenario, SEED, b, 500), range(12)))
+    for x, y in zip(alone, together, strict=True):
+        for da, db in zip(x.activities, y.activities, strict=True):
+            for name, values in _fields(da).items():
+                np.testing.assert_array_equal(values, _fields(db)[name])
+
+
+def test_every_field_and_element_has_its_own_stream() -> None:
+    # Two uniform fields of one launch, and one field of two identical activities, never share
+    # numbers (a key that left out the field or the element would make them equal).
+    base = mixed_scenario()
+    twin = base.replace_activity("station", duration=base.activity("prep").duration,
+                                 factors=("pace",))
+    d = draw_block(twin, SEED, 0, 500)
+    lander = d.activities[twin.activity_index["lander"]]
+    assert not np.array_equal(lander.launch_u, lander.success_u)
+    prep, station = (d.activities[twin.activity_index[x]] for x in ("prep", "station"))
+    assert not np.array_equal(prep.duration, station.duration)
+    assert np.mean(prep.duration == station.duration) < 0.01

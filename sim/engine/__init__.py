@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..blocks import (
     DRIVER_AS_OF,
@@ -19,8 +19,10 @@ from ..blocks import (
     TraceEvent,
 )
 from ..sampling import BlockDraws
-from .des import TrialInputs, simulate_trial, timeline
 from .plan import Plan
+
+if TYPE_CHECKING:
+    from .des import TrialInputs, simulate_trial, timeline
 
 EngineName = Literal["des", "fast"]
 ENGINES: tuple[EngineName, ...] = ("des", "fast")
@@ -44,6 +46,19 @@ __all__ = [
     "simulate_trial",
     "timeline",
 ]
+
+
+_FROM_DES = ("TrialInputs", "simulate_trial", "timeline")
+
+
+def __getattr__(name: str) -> Any:
+    # The SimPy engine (and SimPy) load on first use: a run with the compiled engine needs
+    # neither.
+    if name in _FROM_DES:
+        from . import des
+
+        return getattr(des, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_engine(engine: str) -> EngineName:

@@ -19,6 +19,7 @@ from ..blocks import BlockOutcome
 from ..sampling import BlockDraws
 from .kernel import run_trials
 from .plan import Plan
+from .sweep import sweep_trials
 
 __all__ = ["run_block"]
 
@@ -79,51 +80,41 @@ def _capacities(plan: Plan) -> tuple[int, int, int, int]:
     return events, max(per_vehicle, 1), max(launches, 1), max(launches * most_after, 1)
 
 
-_buffers: dict[str, np.ndarray] = {}
+@functools.lru_cache(maxsize=16)
+def _sweep_order(plan: Plan) -> np.ndarray | None:
+    """A topological order of the activities when the plan can be swept (no vehicles, no
+    cancelling risk: see :mod:`.sweep`); None when it needs the event loop."""
+    if plan.vehicles or any(plan.risk_cancels):
+        return None
+    waiting = [len(a.preds) for a in plan.activities]
+    order = [a for a, w in enumerate(waiting) if w == 0]
+    for a in order:  # grows while it is walked
+        for s in plan.successors[a]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                order.append(s)
+    return np.array(order, np.int64)
 
 
-def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A float array reused from block to block (a fresh one costs its page faults each time);
-    only read by the kernel while this block runs."""
-    buf = _buffers.get(name)
-    if buf is None or buf.shape != shape:
-        buf = _buffers[name] = np.empty(shape)
-    return buf
-
-
-def _draw_arrays(plan: Plan, draws: BlockDraws) -> tuple[Any, ...]:
-    acts = draws.activities
-    n, n_act = draws.size, len(acts)
-    most = max((a.attempts for a in plan.activities), default=1)
-    ready_floor = np.array([d.ready_floor for d in acts], np.float64).reshape(n_act, n)
-    lag_rows = [lag for d in acts for lag in d.lags]
-    lags = np.array(lag_rows, np.float64).reshape(len(lag_rows), n)
-    delay = np.array([d.risk_delay for d in acts], np.float64).reshape(n_act, n)
-
-    def padded(name: str, rows: list[np.ndarray]) -> np.ndarray:
-        # Rows past an activity's attempts are never read, so they need no filling.
-        out = _buffer(name, (n_act, most, n))
-        for a, r in enumerate(rows):
-            out[a, : len(r)] = r
-        return out
-
-    duration = padded("duration", [d.duration for d in acts])
-    launch_u = padded("launch_u", [d.launch_u for d in acts])
-    success_u = padded("success_u", [d.success_u for d in acts])
-    rebuild = padded("rebuild", [d.rebuild for d in acts])
-    risk_time = np.asarray(draws.risk_time, np.float64).reshape(-1, n)
-    most_sd = max((sd.shape[0] for sd in draws.stand_down), default=1)
-    stand_down = np.zeros((len(draws.stand_down), most_sd, n))
-    for v, sd in enumerate(draws.stand_down):
-        stand_down[v, : sd.shape[0]] = sd
-    return (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
-            stand_down)
+def _draw_arrays(draws: BlockDraws) -> tuple[Any, ...]:
+    """The block's draws, already drawn into whole arrays (:class:`sim.sampling.BlockArrays`)."""
+    d = draws.arrays
+    return (d.ready_floor, d.lags, d.delay, d.duration, d.launch_u, d.success_u, d.rebuild,
+            d.risk_time, d.stand_down)
 
 
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     """Every trial of one block; the same arrays as the SimPy engine gives."""
     n, n_act, n_veh = draws.size, len(plan.activities), len(plan.vehicles)
     out = BlockOutcome.empty(n, n_act)
+    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
+            out.waited_for)
+    order = _sweep_order(plan)
+    if order is not None:
+        P, D = _plan_arrays(plan), _draw_arrays(draws)
+        sweep_trials(order, P[0], P[1], P[6], P[7], P[8], P[9], P[10], P[11], P[12],
+                     D[0], D[1], D[2], D[3], D[5], D[6], outs, n)
+        return out
     events, per_vehicle, requests, waiters = _capacities(plan)
     tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
     # Scratch state, in the order kernel.run_trials unpacks it; reset there per trial.
@@ -143,7 +134,5 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
         np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
         np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits
     )
-    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
-            out.waited_for)
-    run_trials(_plan_arrays(plan), _draw_arrays(plan, draws), state, outs, n)
+    run_trials(_plan_arrays(plan), _draw_arrays(draws), state, outs, n)
     return out

@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from ..blocks import (
     DRIVER_AS_OF,
@@ -33,6 +31,7 @@ from ..blocks import (
     PRIORITY_GRANT,
     PRIORITY_RISK,
 )
+from .heaps import borrowed, pop, push, q_less, q_pop, q_push, schedule
 
 __all__ = ["run_trials"]
 
@@ -56,65 +55,8 @@ T_FINISH = 12
 T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting launch, in order
 
 
-# --- compiled helpers: small, with few arguments ------------------------------------------
+# --- compiled helpers (the queues and the task stack are in .heaps) ---------------------
 # Counters in cnt: 0 events scheduled, 1 queue size, 2 requests made, 3 settle times, 4 waiters.
-
-
-@njit(cache=True)
-def _before(ev_f: Any, ev_i: Any, e: int, f: int) -> bool:
-    """Event e is popped before event f: (time, priority, insertion order)."""
-    if ev_f[e, 0] != ev_f[f, 0]:
-        return bool(ev_f[e, 0] < ev_f[f, 0])
-    if ev_i[e, 0] != ev_i[f, 0]:
-        return bool(ev_i[e, 0] < ev_i[f, 0])
-    return e < f
-
-
-@njit(cache=True)
-def _schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: float, prio: int,
-              kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
-    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
-    e = cnt[0]
-    if e >= len(heap):
-        raise RuntimeError("compiled engine: more events than planned for")
-    cnt[0] += 1
-    ev_f[e, 0] = now + delay
-    ev_f[e, 1] = x
-    ev_f[e, 2] = y
-    ev_i[e, 0] = prio
-    ev_i[e, 1] = kind
-    ev_i[e, 2] = a
-    ev_i[e, 3] = att
-    ev_i[e, 4] = v
-    k = cnt[1]
-    cnt[1] += 1
-    heap[k] = e
-    while k > 0:
-        parent = (k - 1) // 2
-        if not _before(ev_f, ev_i, heap[k], heap[parent]):
-            break
-        heap[k], heap[parent] = heap[parent], heap[k]
-        k = parent
-
-
-@njit(cache=True)
-def _pop(cnt: Any, ev_f: Any, ev_i: Any, heap: Any) -> int:
-    top = heap[0]
-    cnt[1] -= 1
-    size = cnt[1]
-    heap[0] = heap[size]
-    k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
-            break
-        if child + 1 < size and _before(ev_f, ev_i, heap[child + 1], heap[child]):
-            child += 1
-        if not _before(ev_f, ev_i, heap[child], heap[k]):
-            break
-        heap[k], heap[child] = heap[child], heap[k]
-        k = child
-    return int(top)
 
 
 @njit(cache=True)
@@ -127,54 +69,8 @@ def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: flo
             return
     settles[cnt[3]] = t
     cnt[3] += 1
-    _schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
-              0.0)
-
-
-@njit(cache=True)
-def _q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
-    """Queue order: (request time, planned, file order, request id)."""
-    if r_at[r1] != r_at[r2]:
-        return bool(r_at[r1] < r_at[r2])
-    a1, a2 = r_i[r1, 0], r_i[r2, 0]
-    if planned[a1] != planned[a2]:
-        return bool(planned[a1] < planned[a2])
-    if a1 != a2:
-        return bool(a1 < a2)
-    return r1 < r2
-
-
-@njit(cache=True)
-def _q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
-    k = qn[v]
-    if k >= q.shape[1]:
-        raise RuntimeError("compiled engine: a vehicle queue longer than planned for")
-    qn[v] += 1
-    q[v, k] = rid
-    while k > 0:
-        parent = (k - 1) // 2
-        if not _q_less(r_i, r_at, planned, q[v, k], q[v, parent]):
-            break
-        q[v, k], q[v, parent] = q[v, parent], q[v, k]
-        k = parent
-
-
-@njit(cache=True)
-def _q_pop(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int) -> None:
-    qn[v] -= 1
-    size = qn[v]
-    q[v, 0] = q[v, size]
-    k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
-            break
-        if child + 1 < size and _q_less(r_i, r_at, planned, q[v, child + 1], q[v, child]):
-            child += 1
-        if not _q_less(r_i, r_at, planned, q[v, child], q[v, k]):
-            break
-        q[v, k], q[v, child] = q[v, child], q[v, k]
-        k = child
+    schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
+             0.0)
 
 
 @njit(cache=True)
@@ -183,40 +79,6 @@ def _next_window(has_window: Any, period: Any, anchor: Any, a: int, t: float) ->
         return t
     p, x = period[a], anchor[a]
     return float(x + np.ceil((t - x) / p - EPS) * p)
-
-
-@njit(cache=True)
-def _push(tk_f: Any, tk_i: Any, sp: int, kind: int, a: int, att: int, v: int, x: float,
-          y: float) -> int:
-    if sp >= len(tk_i):
-        raise RuntimeError("compiled engine: more pending tasks than planned for")
-    tk_i[sp, 0] = kind
-    tk_i[sp, 1] = a
-    tk_i[sp, 2] = att
-    tk_i[sp, 3] = v
-    tk_f[sp, 0] = x
-    tk_f[sp, 1] = y
-    return sp + 1
-
-
-def _borrow(typingctx: Any, arrays: Any) -> Any:
-    """The tuple of arrays with reference counting switched off (a null meminfo), so passing
-    them to the helpers costs no atomic increments. Only used inside `run_trials`, while the
-    caller holds the real arrays."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        (value,) = args
-        for k, ty in enumerate(signature.args[0]):
-            array = context.make_array(ty)(context, builder, value=builder.extract_value(value, k))
-            array.meminfo = cgutils.get_null_value(array.meminfo.type)  # type: ignore[no-untyped-call]
-            array.parent = cgutils.get_null_value(array.parent.type)  # type: ignore[no-untyped-call]
-            value = builder.insert_value(value, array._getvalue(), k)
-        return value
-
-    return arrays(arrays), codegen
-
-
-_borrowed: Any = intrinsic(_borrow)
 
 
 # --- the block: every trial, in one compiled function --------------------------------------
@@ -228,14 +90,14 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
     arrays (written in place); see fast.run_block for the layout of each tuple."""
     (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
      success, attempts, is_done, done_at, planned, reliability, min_interval, available,
-     vafter_ptr, vafter_idx, rc_ptr, rc_idx) = _borrowed(P)
+     vafter_ptr, vafter_idx, rc_ptr, rc_idx) = borrowed(P)
     (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
-     stand_down) = _borrowed(D)
+     stand_down) = borrowed(D)
     (cnt, ev_f, ev_i, heap, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
      w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
-     settles, zero_hits) = _borrowed(S)
+     settles, zero_hits) = borrowed(S)
     (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
-     o_waited_for) = _borrowed(R)
+     o_waited_for) = borrowed(R)
     n_act, n_veh, n_risk = len(pred_ptr) - 1, len(holder), len(rc_ptr) - 1
 
     for i in range(n):
@@ -260,8 +122,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
         for r in range(n_risk):
             t = risk_time[r, i]
             if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
-                _schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
-                          0.0, 0.0)
+                schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
+                         0.0, 0.0)
         for a in range(n_act):
             if is_done[a]:
                 o_finish[i, a] = o_start[i, a] = o_ready[i, a] = o_first_ready[i, a] = done_at[a]
@@ -271,20 +133,20 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     waiting[succ_idx[k]] -= 1
         for a in range(n_act - 1, -1, -1):  # pushed last first: they run in file order
             if not is_done[a] and waiting[a] == 0:
-                sp = _push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
+                sp = push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
 
         while True:
             if sp == 0:  # nothing left to do at once: the next event (env.step)
                 if cnt[1] == 0:
                     break
-                e = _pop(cnt, ev_f, ev_i, heap)
+                e = pop(cnt, ev_f, ev_i, heap)
                 now = ev_f[e, 0]
                 kind = ev_i[e, 1]
                 if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
-                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
                 else:
-                    sp = _push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
-                               ev_f[e, 1], ev_f[e, 2])
+                    sp = push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
+                              ev_f[e, 1], ev_f[e, 2])
                 continue
             sp -= 1
             task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
@@ -307,7 +169,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 ready = ready + delay[a, i]
                 o_first_ready[i, a] = ready
                 kind = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
-                sp = _push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
+                sp = push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
 
             elif task == T_WORK:
                 ready = x
@@ -318,8 +180,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 wait = end - now
                 if 0.0 > wait:  # max(end - now, 0.0), as Python's max picks
                     wait = 0.0
-                _schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
-                          attempt, -1, ready, start)
+                schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
+                         attempt, -1, ready, start)
 
             elif task == T_WORK_ENDS:
                 start = y
@@ -328,10 +190,10 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 if cancelled_at[a] < INF:
                     continue
                 if success_u[a, attempt, i] < success[a]:
-                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
                 elif attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = _push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
-                               now + rebuild[a, attempt, i], 0.0)
+                    sp = push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
+                              now + rebuild[a, attempt, i], 0.0)
                 else:
                     over[a] = True
 
@@ -339,8 +201,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 o_finish[i, a] = now
                 over[a] = True
                 if fin_made[a]:  # ev.succeed(): the waiting launches are called back
-                    _schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
-                              -1, -1, 0.0, 0.0)
+                    schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
+                             -1, -1, 0.0, 0.0)
                 hits = 0
                 for k in range(succ_ptr[a], succ_ptr[a + 1]):
                     s = succ_idx[k]
@@ -349,7 +211,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                         zero_hits[hits] = s
                         hits += 1
                 for k in range(hits - 1, -1, -1):
-                    sp = _push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
 
             elif task == T_LAUNCH:
                 ready = x
@@ -368,7 +230,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 request_of[a] = rid
                 for k in range(av_ptr[a], av_ptr[a + 1]):
                     u = av_idx[k]
-                    _q_push(q, qn, r_i, r_at, planned, u, rid)
+                    q_push(q, qn, r_i, r_at, planned, u, rid)
                     if holder[u] >= 0 and at < free_at[u] < INF:
                         _settle_at(cnt, settles, ev_f, ev_i, heap, now, free_at[u])
                 _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
@@ -379,7 +241,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                         cnt[3] -= 1
                         settles[k] = settles[cnt[3]]
                         break
-                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
 
             elif task == T_SETTLE_PASS:
                 late = now + EPS
@@ -393,9 +255,9 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                         holder[u] = -1
                         free_at[u] = INF
                     while qn[u] > 0 and not pending[q[u, 0]]:
-                        _q_pop(q, qn, r_i, r_at, planned, u)
+                        q_pop(q, qn, r_i, r_at, planned, u)
                     if qn[u] > 0 and r_at[q[u, 0]] <= late:
-                        if first < 0 or _q_less(r_i, r_at, planned, q[u, 0], first):
+                        if first < 0 or q_less(r_i, r_at, planned, q[u, 0], first):
                             first = q[u, 0]
                 if first < 0:
                     continue
@@ -407,19 +269,19 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     u = av_idx[k]
                     if chosen < 0 and qn[u] > 0 and q[u, 0] == first and holder[u] < 0:
                         chosen = u
-                _q_pop(q, qn, r_i, r_at, planned, chosen)
+                q_pop(q, qn, r_i, r_at, planned, chosen)
                 holder[chosen] = b
-                sp = _push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
-                sp = _push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
+                sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                sp = push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
 
             elif task == T_WAITER:
                 w = a
                 if w < 0:
                     continue
                 if w_i[w, 3] >= 0:
-                    sp = _push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
-                sp = _push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
-                           0.0)
+                    sp = push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
+                sp = push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
+                          0.0)
 
             elif task == T_HOLDING:
                 granted = x
@@ -472,10 +334,10 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 else:
                     kind, when = T_MISSION_ENDS, launch + duration[a, attempt, i]
                 if when > now:  # _Trial.after
-                    _schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
-                              attempt, v, launch, 0.0)
+                    schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
+                             attempt, v, launch, 0.0)
                 else:
-                    sp = _push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
+                    sp = push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
 
             elif task == T_LAUNCH_FAILS:
                 if cancelled_at[a] < INF:
@@ -484,7 +346,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 k = failures[v]
                 failures[v] += 1
                 grounded[v] = now + stand_down[v, k, i]
-                sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
 
             elif task == T_MISSION_ENDS:
                 launch = x
@@ -493,14 +355,14 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 if cancelled_at[a] < INF:
                     continue
                 if success_u[a, attempt, i] < success[a]:
-                    sp = _push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
                 else:
-                    sp = _push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
 
             elif task == T_NEXT_ATTEMPT:
                 if attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = _push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
-                               now + rebuild[a, attempt, i], 0.0)
+                    sp = push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
+                              now + rebuild[a, attempt, i], 0.0)
                 else:
                     over[a] = True
 

@@ -27,3 +27,11 @@ pytestmark = pytest.mark.fuzz
 @given(scenario=tie_scenarios(), seed=st.integers(0, 2**31 - 1))
 def test_engines_agree_on_generated_scenarios(scenario: Scenario, seed: int) -> None:
     assert_same_outcomes(scenario, seed=seed, block=0, size=200)
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(scenario=tie_scenarios(sweepable=True), seed=st.integers(0, 2**31 - 1))
+def test_engines_agree_on_generated_scenarios_without_vehicles(scenario: Scenario,
+                                                               seed: int) -> None:
+    assert_same_outcomes(scenario, seed=seed, block=0, size=200)

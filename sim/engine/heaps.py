@@ -1,0 +1,151 @@
+"""The compiled engine's data structures: the event queue (a binary heap ordered by time,
+priority and insertion order, SimPy's order), the vehicle queues (heaps in the README's
+first-come-first-served order), the task stack, and a way to pass arrays to compiled helpers
+without reference counting. Used by :mod:`.kernel`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numba import njit
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+__all__ = ["before", "borrowed", "pop", "push", "q_less", "q_pop", "q_push", "schedule"]
+
+
+@njit(cache=True)
+def before(ev_f: Any, ev_i: Any, e: int, f: int) -> bool:
+    """Event e is popped before event f: (time, priority, insertion order)."""
+    if ev_f[e, 0] != ev_f[f, 0]:
+        return bool(ev_f[e, 0] < ev_f[f, 0])
+    if ev_i[e, 0] != ev_i[f, 0]:
+        return bool(ev_i[e, 0] < ev_i[f, 0])
+    return e < f
+
+
+@njit(cache=True)
+def schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: float, prio: int,
+             kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
+    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
+    e = cnt[0]
+    if e >= len(heap):
+        raise RuntimeError("compiled engine: more events than planned for")
+    cnt[0] += 1
+    ev_f[e, 0] = now + delay
+    ev_f[e, 1] = x
+    ev_f[e, 2] = y
+    ev_i[e, 0] = prio
+    ev_i[e, 1] = kind
+    ev_i[e, 2] = a
+    ev_i[e, 3] = att
+    ev_i[e, 4] = v
+    k = cnt[1]
+    cnt[1] += 1
+    heap[k] = e
+    while k > 0:
+        parent = (k - 1) // 2
+        if not before(ev_f, ev_i, heap[k], heap[parent]):
+            break
+        heap[k], heap[parent] = heap[parent], heap[k]
+        k = parent
+
+
+@njit(cache=True)
+def pop(cnt: Any, ev_f: Any, ev_i: Any, heap: Any) -> int:
+    top = heap[0]
+    cnt[1] -= 1
+    size = cnt[1]
+    heap[0] = heap[size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and before(ev_f, ev_i, heap[child + 1], heap[child]):
+            child += 1
+        if not before(ev_f, ev_i, heap[child], heap[k]):
+            break
+        heap[k], heap[child] = heap[child], heap[k]
+        k = child
+    return int(top)
+
+
+@njit(cache=True)
+def q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
+    """Queue order: (request time, planned, file order, request id)."""
+    if r_at[r1] != r_at[r2]:
+        return bool(r_at[r1] < r_at[r2])
+    a1, a2 = r_i[r1, 0], r_i[r2, 0]
+    if planned[a1] != planned[a2]:
+        return bool(planned[a1] < planned[a2])
+    if a1 != a2:
+        return bool(a1 < a2)
+    return r1 < r2
+
+
+@njit(cache=True)
+def q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
+    k = qn[v]
+    if k >= q.shape[1]:
+        raise RuntimeError("compiled engine: a vehicle queue longer than planned for")
+    qn[v] += 1
+    q[v, k] = rid
+    while k > 0:
+        parent = (k - 1) // 2
+        if not q_less(r_i, r_at, planned, q[v, k], q[v, parent]):
+            break
+        q[v, k], q[v, parent] = q[v, parent], q[v, k]
+        k = parent
+
+
+@njit(cache=True)
+def q_pop(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int) -> None:
+    qn[v] -= 1
+    size = qn[v]
+    q[v, 0] = q[v, size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and q_less(r_i, r_at, planned, q[v, child + 1], q[v, child]):
+            child += 1
+        if not q_less(r_i, r_at, planned, q[v, child], q[v, k]):
+            break
+        q[v, k], q[v, child] = q[v, child], q[v, k]
+        k = child
+
+
+@njit(cache=True)
+def push(tk_f: Any, tk_i: Any, sp: int, kind: int, a: int, att: int, v: int, x: float,
+         y: float) -> int:
+    if sp >= len(tk_i):
+        raise RuntimeError("compiled engine: more pending tasks than planned for")
+    tk_i[sp, 0] = kind
+    tk_i[sp, 1] = a
+    tk_i[sp, 2] = att
+    tk_i[sp, 3] = v
+    tk_f[sp, 0] = x
+    tk_f[sp, 1] = y
+    return sp + 1
+
+
+def _borrow(typingctx: Any, arrays: Any) -> Any:
+    """The tuple of arrays with reference counting switched off (a null meminfo), so passing
+    them to the helpers costs no atomic increments. Only used inside `run_trials`, while the
+    caller holds the real arrays."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        (value,) = args
+        for k, ty in enumerate(signature.args[0]):
+            array = context.make_array(ty)(context, builder, value=builder.extract_value(value, k))
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)  # type: ignore[no-untyped-call]
+            array.parent = cgutils.get_null_value(array.parent.type)  # type: ignore[no-untyped-call]
+            value = builder.insert_value(value, array._getvalue(), k)
+        return value
+
+    return arrays(arrays), codegen
+
+
+borrowed: Any = intrinsic(_borrow)
