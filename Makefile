@@ -24,9 +24,12 @@ test: $(VENV)/.test-installed
 	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
 
-# Long generated-input runs: every test under tests/fuzz/ marked `fuzz` (minutes, not seconds).
+# Long generated-input runs: every test under tests/fuzz/ marked `fuzz` (minutes, not seconds),
+# then 10,000 mutated scenarios through the loader and a 50-trial run (about an hour on two
+# loaded cores), whose tally goes into the README.
 fuzz: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q -m fuzz tests/fuzz
+	$(BIN)/python tests/fuzzer.py --cases 10000 --seed 11 --write-readme
 
 # pmcontrols, measured side by side, lives in the benchmark's own environment.
 bench/.venv/.installed:

@@ -251,6 +251,7 @@ def compare(
     trials: int = 10_000,
     seed: int | None = None,
     workers: int | None = None,
+    progress: bool = False,
     engine: str = DEFAULT_ENGINE,
     percentiles: Sequence[int] | None = None,
 ) -> Comparison:
@@ -259,13 +260,14 @@ def compare(
 
     Table columns: scenario (the mapping's key), probability, ci_lo, ci_hi, p_never, one per
     percentile level (`percentiles`, default p10, p50, p70, p80, p90: goal dates, None = never),
-    deadline (each scenario's own; the probability is
-    relative to it). Rows in the mapping's order.
+    deadline (each scenario's own; the probability is relative to it). Rows in the mapping's
+    order. `progress` shows a progress bar on stderr.
     """
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     seed = fresh_seed() if seed is None else int(seed)
-    results = {name: run(s, trials=trials, seed=seed, workers=workers, engine=engine)
+    results = {name: run(s, trials=trials, seed=seed, workers=workers, engine=engine,
+                         progress=progress)
                for name, s in scenarios.items()}
     if percentiles is not None:
         results = {name: res.with_percentiles(percentiles) for name, res in results.items()}

@@ -5,38 +5,25 @@ goes on and every problem is reported at once."""
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
+from . import validation
 from .dates import parse_date
 from .distributions import KINDS, AnyDistribution, Fixed
+from .limits import MAX_ATTEMPTS, MAX_MAGNITUDE
 from .model import DAYS_PER_UNIT, RESERVED_IDS, AllOf, AnyOf, AtLeast, Requirement
+from .problems import show
 from .schema import FORMAT, keys, required
 from .yamlio import Path, Problem, format_path
+
+__all__ = ["Checker", "T", "show", "suggest"]
 
 ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 SOURCE_KEY_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
 T = TypeVar("T")
-
-def show(value: Any) -> str:
-    """A found value as the user would recognise it from their YAML, shortened."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        text = "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
-    elif isinstance(value, list):
-        text = "[" + ", ".join(show(v) for v in value) + "]"
-    else:
-        text = repr(value)
-    return text if len(text) <= 60 else text[:56] + " ..."
-
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -73,10 +60,10 @@ class Checker:
                 for key in FORMAT[element]}
 
     def attempts(self, value: Any, path: Path) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 2:
+        if isinstance(value, int) and not isinstance(value, bool) and 2 <= value <= MAX_ATTEMPTS:
             return value
-        self.problem(path, "must be a whole number of at least 2 (it counts the first attempt), "
-                           f"got {show(value)}")
+        self.problem(path, f"must be a whole number from 2 to {MAX_ATTEMPTS} (it counts the "
+                           f"first attempt), got {show(value)}")
         return None
 
     def fields(self, value: Any, path: Path, allowed: tuple[str, ...],
@@ -119,28 +106,29 @@ class Checker:
 
     def number(self, value: Any, path: Path, low: float | None = None,
                strict: bool = False) -> float | None:
-        """A finite number (never a bool), at least `low`, or greater than it if `strict`."""
-        if not _is_number(value) or not math.isfinite(value):
-            self.problem(path, f"must be a number, got {show(value)}")
-            return None
-        if low is not None and (value <= low if strict else value < low):
-            self.problem(path, f"must be {'greater than' if strict else 'at least'} {low:g}, "
-                               f"got {show(value)}")
-            return None
-        return value  # type: ignore[no-any-return]
+        """A finite number (never a bool) within the limit on magnitudes, at least `low`, or
+        greater than it if `strict`: the model's rule (validation.number), located."""
+        found = validation.number(value, path, -MAX_MAGNITUDE if low is None else low,
+                                  strict=strict)
+        for where, message in found:
+            self.problem(where, message)
+        return None if found else value
 
     def probability(self, value: Any, path: Path) -> float | None:
-        if _is_number(value) and not 0 <= value <= 1:
-            self.problem(path, f"must be between 0 and 1, got {show(value)}")
-            return None
-        return self.number(value, path)
+        return self._model_check(validation.probability(value, path), value)
+
+    def _model_check(self, found: validation.Found, value: T) -> T | None:
+        for where, message in found:
+            self.problem(where, message)
+        return None if found else value
 
     def date(self, value: Any, path: Path) -> date | None:
         try:
-            return parse_date(value)
+            day = parse_date(value)
         except ValueError as exc:
             self.problem(path, str(exc))
             return None
+        return self._model_check(validation.calendar_date(day, path), day)
 
     def time_unit(self, value: Any, path: Path) -> str | None:
         if isinstance(value, str) and value in DAYS_PER_UNIT:

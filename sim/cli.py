@@ -1,23 +1,73 @@
-"""The `ilrs` command: a thin layer over the library. Exit status 0 on success, 2 on bad input."""
+"""The `ilrs` command: a thin layer over the library.
+
+Exit status: 0 on success; 2 on bad input (scenario, options or destinations, found before
+any simulation); 3 when ``--precision`` stopped at its trial cap short of the precision asked
+(the results are written and printed all the same); 130 after Ctrl-C and 143 after SIGTERM,
+with one line saying what was written; 141 when the reader of stdout went away (``| head``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
-from . import __version__
+from . import __version__, montecarlo
 from .calibration.parsers import add_parsers as calibration_parsers
 from .engine import DEFAULT_ENGINE, ENGINES
-from .montecarlo import available_cpus, run
-from .output import OutputExistsError, check_output_dir, write_results
+from .montecarlo import TooManyTrialsError, available_cpus, run
+from .output import OutputExistsError, atomic_folder, check_output_dir, write_results
 from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
 EXIT_BAD_INPUT = 2
+EXIT_IMPRECISE = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141
+
+# What a command has finished writing, so an interrupted one can say what is there.
+written: list[str] = []
+
+
+@contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGTERM and SIGINT stop the command at once: workers killed, temporary output removed,
+    one line saying what was written, exit 128 + the signal's number.
+
+    Done in the handler and ended with os._exit rather than by raising an exception through
+    whatever was running: an exception raised inside the process pool's or a lock's
+    bookkeeping can leave a lock held and the exit blocked for ever.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        from .execution import kill_workers
+        from .output import remove_temporary
+
+        kill_workers()
+        remove_temporary()
+        word = "interrupted" if signum == signal.SIGINT else "terminated"
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()  # what was printed so far still reaches the reader
+        with contextlib.suppress(Exception):
+            print(f"ilrs: {word}; {_what_was_written()}", file=sys.stderr, flush=True)
+        os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
@@ -83,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.add_argument("--precision", type=_half_width, metavar="HALF_WIDTH",
                        help="add trials until the 95%% CI of P(by deadline) is within "
-                            "+/- HALF_WIDTH (e.g. 0.005), up to 1,000,000 trials")
+                            "+/- HALF_WIDTH (e.g. 0.005), up to 1,000,000 trials; exit "
+                            "status 3 if the cap is reached first")
 
     p_run.add_argument("--plots", type=Path, metavar="DIR",
                        help="write the standard figures (PNG and SVG) into DIR")
@@ -165,6 +216,7 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
     parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
     parser.add_argument("--force", action="store_true", help="replace existing output")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     _engine_option(parser)
 
 
@@ -176,47 +228,71 @@ def _engine_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    written.clear()
     try:
-        if args.command == "validate":
-            return _validate(args.scenarios)
-        if args.command in ("calibrate", "backtest"):
-            from .calibration.commands import run_command
-
-            return run_command(args)
-        if args.command == "app":
-            return _app(args)
-        if args.command == "update":
-            from .update import write_update
-
-            write_update(args.scenario, args.events, args.output, force=args.force)
-            print(f"wrote {args.output}")
-            return 0
-        if args.command == "schema":
-            from .schema import schema_text
-
-            sys.stdout.write(schema_text())
-            return 0
-        if args.command == "run":
-            return _run(args)
-        from . import commands  # analysis and plotting load pandas and matplotlib: only here
-        from .explore_cli import UsageError, explore_command, report_usage_error
-
-        handler = {"compare": commands.compare, "history": commands.history_cmd,
-                   "drivers": commands.drivers, "report": commands.report,
-                   "explore": explore_command}[args.command]
-        try:
-            return handler(args)
-        except UsageError as err:
-            return report_usage_error(err)
+        with _signals_stop_the_run():
+            return _dispatch(args)
     except ScenarioError as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OutputExistsError as err:
+    except (OutputExistsError, TooManyTrialsError) as err:
         print(f"ilrs: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("ilrs: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        print(f"ilrs: interrupted; {_what_was_written()}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenProcessPool:  # a worker was killed from outside (the OOM killer, say)
+        print(f"ilrs: a worker process died; {_what_was_written()}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of stdout is gone (`ilrs run ... | head -1`): stop quietly. Python would
+        # report the error again when it flushes stdout at exit, so point stdout at nothing.
+        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args.scenarios)
+    if args.command in ("calibrate", "backtest"):
+        from .calibration.commands import run_command
+
+        return run_command(args)
+    if args.command == "app":
+        return _app(args)
+    if args.command == "update":
+        from .update import write_update
+
+        write_update(args.scenario, args.events, args.output, force=args.force)
+        print(f"wrote {args.output}")
+        return 0
+    if args.command == "schema":
+        from .schema import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
+    if args.command == "run":
+        return _run(args)
+    from . import commands  # analysis and plotting load pandas and matplotlib: only here
+    from .explore_cli import UsageError, explore_command, report_usage_error
+
+    handler = {"compare": commands.compare, "history": commands.history_cmd,
+               "drivers": commands.drivers, "report": commands.report,
+               "explore": explore_command}[args.command]
+    try:
+        return handler(args)
+    except UsageError as err:
+        return report_usage_error(err)
+
+
+def _what_was_written() -> str:
+    return "nothing was written" if not written else f"only {', '.join(written)} was written"
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """A progress bar unless --quiet, and only where someone watches (stderr a terminal)."""
+    return not args.quiet and sys.stderr.isatty()
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -262,29 +338,36 @@ def _run(args: argparse.Namespace) -> int:
     for folder in (args.out, args.plots):
         if folder is not None:
             check_output_dir(folder, args.force)
+    if args.out is not None and args.plots is not None and (
+            args.out.absolute() == args.plots.absolute()):
+        raise OutputExistsError(f"{args.out}: --out and --plots must be different folders")
     if args.xlsx is not None:
         from .spreadsheet import check_output_file
 
         check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = progress_wanted(args)
     if args.dask is None and args.scheduler is None:
         results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
-                      progress=progress, precision=args.precision, engine=args.engine)
+                      progress=progress, precision=args.precision, engine=args.engine,
+                      max_trials=montecarlo.MAX_TRIALS)
     else:
         from .execution_dask import dask_executor
 
         with dask_executor(args.scheduler, args.dask or 2) as executor:
             results = run(scenario, trials=args.trials, seed=args.seed, progress=progress,
-                          precision=args.precision, engine=args.engine, executor=executor)
+                          precision=args.precision, engine=args.engine, executor=executor,
+                          max_trials=montecarlo.MAX_TRIALS)
     results = results.with_percentiles(args.percentiles)
     scenario_yaml = resolved_yaml(scenario)
     if args.out is not None:
         write_results(results, scenario_yaml, args.out, force=args.force)
+        written.append(f"{args.out}/")
     if args.xlsx is not None:
         from .spreadsheet import write_workbook
 
         write_workbook(results, args.xlsx, scenario_yaml, force=args.force)
+        written.append(str(args.xlsx))
     # With --json, stdout carries the summary alone; what a person reads goes to stderr.
     say = sys.stderr if args.json else sys.stdout
     if args.json:
@@ -295,13 +378,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.plots is not None:
         from .plotting import save_standard_figures
 
-        paths = save_standard_figures(results, args.plots)
+        with atomic_folder(args.plots, args.force) as tmp:
+            paths = save_standard_figures(results, tmp)
+        written.append(f"{args.plots}/")
         print(f"Figures         {args.plots}/ ({len(paths)} files: PNG and SVG)", file=say)
     if args.out is not None:
         print(f"Results         {args.out}/ (summary.json, trials.parquet, scenario.yaml)",
               file=say)
     if args.xlsx is not None:
         print(f"Workbook        {args.xlsx} (Summary, Missions, Sources)", file=say)
+    if results.precision_reached is False:
+        print(f"ilrs: precision not reached: the 95% interval is +/-{results.half_width:.4f}, "
+              f"not within +/-{args.precision:g}, at the cap of {results.trials:,} trials",
+              file=sys.stderr)
+        return EXIT_IMPRECISE
     return 0
 
 
@@ -319,6 +409,9 @@ def format_report(results: Results, path: str) -> str:
         f"P(by deadline)  {results.probability:.1%}  (95% CI {lo:.1%} to {hi:.1%})",
         f"Goal date       {pct}",
     ]
+    if results.precision_reached is False:
+        lines.append(f"Precision       NOT reached: +/-{results.half_width:.2%} at the cap of "
+                     f"{results.trials:,} trials (asked +/-{results.precision:.2%})")
     if results.p_never > 0:
         lines.append(f"Never met       in {results.p_never:.1%} of trials "
                      "(too few of the required parts ever finish)")

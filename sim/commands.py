@@ -9,9 +9,10 @@ import pandas as pd
 
 from .analysis import compare as compare_scenarios
 from .analysis import criticality
+from .cli import progress_wanted, written
 from .drivers import risk_drivers, sensitivity
 from .montecarlo import run
-from .output import OutputExistsError, check_output_dir
+from .output import atomic_folder, check_output_dir, check_output_file, write_file
 from .sampling import fresh_seed
 from .scenario import load_scenario
 
@@ -43,6 +44,7 @@ def compare(args: argparse.Namespace) -> int:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
     result = compare_scenarios(scenarios, trials=args.trials, seed=seed, workers=args.workers,
+                               progress=progress_wanted(args),
                                percentiles=args.percentiles, engine=args.engine)
     table = result.table
     keys = [f"p{q}" for q in args.percentiles]
@@ -57,9 +59,10 @@ def compare(args: argparse.Namespace) -> int:
     if args.out is not None:
         from .plotting import plot_compare
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "comparison.csv", index=False)
-        _save(lambda ax: plot_compare(result, ax), args.out / "compare", (9, 5))
+        with atomic_folder(args.out, args.force) as tmp:
+            table.to_csv(tmp / "comparison.csv", index=False)
+            _save(lambda ax: plot_compare(result, ax), tmp / "compare", (9, 5))
+        written.append(f"{args.out}/")
         print(f"\nWritten         {args.out}/ (comparison.csv, compare.png, compare.svg)")
     return 0
 
@@ -69,9 +72,11 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
+    progress = progress_wanted(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
-                  engine=args.engine)
-    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
+                  progress=progress, engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress,
+                         engine=args.engine)
     base = table.attrs.get("p_base")
     print(f"{scenario.title}: {args.trials:,} trials per run, seed {seed}; "
           f"P(by deadline) with everything on: {_percent(base) if base is not None else '?'}\n")
@@ -89,10 +94,11 @@ def drivers(args: argparse.Namespace) -> int:
     if args.out is not None:
         from .plotting import plot_drivers
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "drivers.csv")
-        _save(lambda ax: plot_drivers(table, ax), args.out / "drivers",
-              (9, 1.4 + 0.45 * max(min(len(table), 15), 3)))
+        with atomic_folder(args.out, args.force) as tmp:
+            table.to_csv(tmp / "drivers.csv")
+            _save(lambda ax: plot_drivers(table, ax), tmp / "drivers",
+                  (9, 1.4 + 0.45 * max(min(len(table), 15), 3)))
+        written.append(f"{args.out}/")
         print(f"\nWritten         {args.out}/ (drivers.csv, drivers.png, drivers.svg)")
     return 0
 
@@ -102,19 +108,20 @@ def report(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     variants = {Path(p).stem: load_scenario(p) for p in args.variants}
-    if args.output.exists() and not args.force:
-        raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
+    check_output_file(args.output, args.force)
     seed = _seed(args)
+    progress = progress_wanted(args)
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
-                  engine=args.engine)
-    table = risk_drivers(scenario, workers=args.workers, base=results, engine=args.engine)
+                  progress=progress, engine=args.engine)
+    table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress,
+                         engine=args.engine)
     results = results.with_percentiles(args.percentiles)
     comparison = None
     if variants:
         everything = {Path(args.scenario).stem: scenario, **variants}
         comparison = compare_scenarios(everything, trials=args.trials, seed=seed,
-                                       workers=args.workers, percentiles=args.percentiles,
-                                       engine=args.engine)
+                                       workers=args.workers, progress=progress,
+                                       percentiles=args.percentiles, engine=args.engine)
     past = None
     if args.history:
         from .history import attribution, history
@@ -134,10 +141,8 @@ def report(args: argparse.Namespace) -> int:
         explore_html = explore_section(args.explore)
     html = render_report(results, table, comparison, criticality(results), explore_html,
                          history=past)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(f".{args.output.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(args.output)
+    write_file(args.output, html.encode("utf-8"), force=args.force)
+    written.append(str(args.output))
     print(f"Report          {args.output} ({args.trials:,} trials, seed {seed})")
     return 0
 

@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .limits import MAX_LOGNORMAL_RATIO, MAX_MAGNITUDE
+
 # z such that P(Z <= z) = 0.9 for a standard normal: lognormal p90 = median * exp(sigma * z).
 Z90 = 1.2815515655446004
 
@@ -45,9 +47,16 @@ class Distribution(Protocol):
 
 
 def _check_finite(*values: float) -> None:
+    """Finite and within the limit on magnitudes (sim.limits.MAX_MAGNITUDE)."""
     for v in values:
-        if not math.isfinite(v):
-            raise ValueError(f"values must be finite numbers, got {v!r}")
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            raise ValueError(f"values must be finite numbers, got {v!r:.40}")
+        if abs(v) > MAX_MAGNITUDE:
+            raise ValueError(f"values must be at most {MAX_MAGNITUDE:g} in size, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,9 @@ class LogNormal:
         _check_finite(self.median, self.p90)
         if not 0 < self.median < self.p90:
             raise ValueError(f"needs 0 < median < p90, got median {self.median}, p90 {self.p90}")
+        if self.p90 / self.median > MAX_LOGNORMAL_RATIO:
+            raise ValueError(f"needs p90 at most {MAX_LOGNORMAL_RATIO:g} times the median, got "
+                             f"median {self.median}, p90 {self.p90}")
 
     @property
     def sigma(self) -> float:

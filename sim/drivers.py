@@ -73,6 +73,7 @@ def risk_drivers(
     seed: int | None = None,
     workers: int | None = None,
     base: Results | None = None,
+    progress: bool = False,
     engine: str = DEFAULT_ENGINE,
 ) -> pd.DataFrame:
     """The effect of switching off each risk, factor and vehicle's failures in turn.
@@ -88,10 +89,12 @@ def risk_drivers(
 
     Runs the scenario 1 + (number of drivers) times with `trials` trials each; pass `base`, a
     run of this scenario already made, to save the first (its seed and trials are then used).
+    `progress` shows a progress bar on stderr for each run.
     """
     if base is None:
         seed = fresh_seed() if seed is None else int(seed)
-        base = run(scenario, trials=trials, seed=seed, workers=workers, engine=engine)
+        base = run(scenario, trials=trials, seed=seed, workers=workers, engine=engine,
+                   progress=progress)
     elif base.scenario != scenario:
         raise ValueError("base must be a run of the same scenario")
     seed, trials = base.seed, base.trials
@@ -100,7 +103,8 @@ def risk_drivers(
     ids = [v[0] for v in variants]
     rows = []
     for element, kind, name, variant in variants:
-        res = run(variant, trials=trials, seed=seed, workers=workers, engine=engine)
+        res = run(variant, trials=trials, seed=seed, workers=workers, engine=engine,
+                  progress=progress)
         p80 = percentile_day(res.goal_days, 80)
         rows.append({
             "driver": element if ids.count(element) == 1 else f"{kind}:{element}",

@@ -124,8 +124,13 @@ def _days_between(day0: date, m0: float, day1: date, m1: float) -> float | None:
 
 
 def plot_history(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """:func:`history_figure` saved as a PNG."""
+    history_figure(table).savefig(path, dpi=110)
+
+
+def history_figure(table: pd.DataFrame) -> Any:
     """The forecast's path over data dates: P(goal by deadline) with its 95% interval, and
-    the median goal date with its P10-P90 range."""
+    the median goal date with its P10-P90 range (a matplotlib Figure)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 6.4), layout="constrained")
@@ -168,4 +173,4 @@ def plot_history(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     bottom.legend(loc="lower right", fontsize=8.5, frameon=False)
     for ax in (top, bottom):
         ax.grid(color="#dddddd", lw=0.6)
-    fig.savefig(path, dpi=110)
+    return fig

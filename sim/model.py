@@ -17,6 +17,13 @@ from types import MappingProxyType
 from typing import Any
 
 from .distributions import ZERO, AnyDistribution
+from .validation import (
+    activity_problems,
+    raise_if,
+    risk_problems,
+    scenario_problems,
+    vehicle_problems,
+)
 
 # Days in one unit of `time_unit`; a month is a twelfth of a Julian year.
 DAYS_PER_UNIT: Mapping[str, float] = MappingProxyType(
@@ -71,6 +78,9 @@ class Activity:
     launched: date | None = None  # in flight since this date
     partial: date | None = None  # finished short of the goal's need on this date
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        raise_if(activity_problems(self))
 
     @property
     def is_launch(self) -> bool:
@@ -146,6 +156,9 @@ class Vehicle:
     after: tuple[str, ...] = ()
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        raise_if(vehicle_problems(self))
+
 
 @dataclass(frozen=True)
 class Risk:
@@ -161,6 +174,9 @@ class Risk:
     occurred: date | None = None  # happened: applied at as_of, never drawn
     expired: date | None = None  # can no longer happen: never drawn
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        raise_if(risk_problems(self))
 
 
 @dataclass(frozen=True)
@@ -223,6 +239,10 @@ class Scenario:
     path: str | None = field(default=None, compare=False)
     resolved: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        """Every check of the whole scenario (elements check themselves when made)."""
+        raise_if(scenario_problems(self), self.path)
+
     @property
     def days_per_unit(self) -> float:
         return DAYS_PER_UNIT[self.time_unit]
@@ -246,7 +266,13 @@ class Scenario:
         return self.vehicles[self.vehicle_index[vehicle_id]]
 
     def replace_activity(self, activity_id: str, **changes: Any) -> Scenario:
-        """A variant with one activity changed (other elements keep their random draws)."""
+        """A variant with one activity changed (other elements keep their random draws).
+
+        Raises ScenarioError, with field paths, if the variant is not a valid scenario.
+        """
+        if activity_id not in self.activity_index:
+            raise_if([(("activities", activity_id), f"unknown activity '{activity_id}'")],
+                     self.path)
         i = self.activity_index[activity_id]
         new = dataclasses.replace(self.activities[i], **changes)
         activities = self.activities[:i] + (new,) + self.activities[i + 1 :]

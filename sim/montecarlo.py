@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import fields
 from functools import partial
 
@@ -19,12 +17,15 @@ from tqdm import tqdm
 from . import __version__
 from .blocks import RESULT_DTYPES, BlockOutcome, floor32
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
+from .execution import ordered_map
 from .goal import scenario_goal_times
 from .model import Scenario
-from .results import Z95, Results, day_index, wilson_interval
+from .results import Z95, Results, wilson_interval
 from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed
+from .timebase import clip_to_calendar, day_index
 
 MAX_TRIALS = 1_000_000  # the cap on --precision runs
+MAX_RUN_TRIALS = 100_000_000  # the cap on any run (memory is checked as well)
 
 
 def available_cpus() -> int:
@@ -51,18 +52,9 @@ def simulate_block(
     return out
 
 
-# Set once per worker process by the pool's initializer, so the scenario is sent once.
-_worker_state: tuple[Scenario, Plan, str] | None = None
-
-
-def _init_worker(scenario: Scenario, plan: Plan, engine: str) -> None:
-    global _worker_state
-    _worker_state = (scenario, plan, engine)
-
-
-def _worker_block(seed: int, block: int, size: int) -> tuple[int, BlockOutcome]:
-    assert _worker_state is not None
-    scenario, plan, engine = _worker_state
+def _block_job(state: tuple[Scenario, Plan, str], seed: int, block: int, size: int
+               ) -> tuple[int, BlockOutcome]:
+    scenario, plan, engine = state
     out = simulate_block(scenario, plan, seed, block, size, engine)
     # Rounded here as the run keeps them: less to send back, less work for the parent.
     out.first_ready, out.ready = floor32(out.first_ready), floor32(out.ready)
@@ -80,39 +72,26 @@ def _outcomes(
         engines = [engine] * len(numbers)
         yield from zip(numbers, executor.map(task, numbers, sizes, engines), strict=True)
         return
-    if workers <= 1 or len(work) <= 1:
-        for block, size in work:
-            yield block, simulate_block(scenario, plan, seed, block, size, engine)
-        return
-    if engine == "fast":
+    if engine == "fast" and workers > 1 and len(work) > 1:
         # The first block here: it loads the compiled engine before the workers are forked,
         # so they inherit it instead of each loading it again.
         block, size = work[0]
         yield block, simulate_block(scenario, plan, seed, block, size, engine)
         work = work[1:]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(work)),
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(scenario, plan, engine),
-    ) as pool:
-        # A few blocks in flight per worker, taken in order: a finished block's arrays are
-        # dropped as soon as they are copied out (holding every future would keep them all).
-        in_flight: deque[Future[tuple[int, BlockOutcome]]] = deque()
-        for block, size in work:
-            in_flight.append(pool.submit(_worker_block, seed, block, size))
-            if len(in_flight) >= 2 * workers:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+    jobs = [(seed, block, size) for block, size in work]
+    yield from ordered_map(_block_job, (scenario, plan, engine), jobs, workers)
+
+
+# Outcome arrays that hold times: past the end of the calendar they become never.
+_TIME_ARRAYS = frozenset({"finish", "first_ready", "ready", "start"})
 
 
 class _Store:
     """The per-trial arrays of a run, filled block by block (and grown for --precision)."""
 
-    def __init__(self, n_activities: int):
-        empty = np.empty((0, n_activities))
+    def __init__(self, scenario: Scenario):
+        self.as_of = scenario.as_of
+        empty = np.empty((0, len(scenario.activities)))
         self.arrays = {f.name: empty.astype(RESULT_DTYPES[f.name]) for f in fields(BlockOutcome)}
 
     def grow(self, trials: int) -> None:
@@ -125,9 +104,41 @@ class _Store:
         rows = slice(block * BLOCK_SIZE, block * BLOCK_SIZE + len(out.finish))
         for name, array in self.arrays.items():
             part = getattr(out, name)
+            if name in _TIME_ARRAYS:
+                part = clip_to_calendar(self.as_of, part)
             if array.dtype == np.float32 and part.dtype != np.float32:
                 part = floor32(part)
             array[rows] = part
+
+class TooManyTrialsError(ValueError):
+    """The run's result arrays would not fit in memory (or exceed MAX_RUN_TRIALS)."""
+
+
+def bytes_per_trial(scenario: Scenario) -> int:
+    """Memory the kept per-trial arrays take for one trial of `scenario`."""
+    per_cell = sum(np.dtype(t).itemsize for t in RESULT_DTYPES.values())
+    return per_cell * len(scenario.activities) + 8  # + the goal time
+
+
+def check_trials(scenario: Scenario, trials: int) -> None:
+    """Refuse a run whose result arrays cannot fit, before any work is done."""
+    if trials > MAX_RUN_TRIALS:
+        raise TooManyTrialsError(f"trials must be at most {MAX_RUN_TRIALS:,}, got {trials:,}")
+    need = trials * bytes_per_trial(scenario)
+    have = physical_memory()
+    if have and need > have // 2:
+        raise TooManyTrialsError(
+            f"{trials:,} trials of {len(scenario.activities):,} activities need about "
+            f"{need / 2**30:.1f} GiB for their results, more than half of this machine's "
+            f"{have / 2**30:.1f} GiB; use fewer trials")
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def run(
@@ -160,10 +171,11 @@ def run(
         raise ValueError(f"trials must be at least 1, got {trials}")
     if precision is not None and not 0 < precision < 0.5:
         raise ValueError(f"precision must be between 0 and 0.5, got {precision}")
+    check_trials(scenario, max_trials if precision is not None else trials)
     seed = fresh_seed() if seed is None else int(seed)
     workers = available_cpus() if workers is None else max(1, int(workers))
     plan = Plan.compile(scenario)
-    store = _Store(len(scenario.activities))
+    store = _Store(scenario)
     deadline = (scenario.goal.deadline - scenario.as_of).days
     if precision is not None:  # whole blocks, so later rounds continue where this one stops
         trials = min(max_trials, -(-trials // BLOCK_SIZE) * BLOCK_SIZE)
@@ -207,6 +219,7 @@ def run(
         block_size=BLOCK_SIZE,
         workers=workers,
         elapsed_s=time.perf_counter() - began,
+        precision=precision,
         engine=engine,
     )
 

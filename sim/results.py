@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .model import Scenario
+from .timebase import NEVER_DATE, date_values, day_index
+
+__all__ = ["NEVER_DATE", "PERCENTILES", "Results", "day_index", "percentile_day",
+           "wilson_interval"]
 
 if TYPE_CHECKING:  # pandas costs a second to import; only the DataFrame methods need it
     import pandas as pd
@@ -35,12 +39,6 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     lo = 0.0 if successes == 0 else max(0.0, centre - half)
     hi = 1.0 if successes == n else min(1.0, centre + half)
     return lo, hi
-
-
-def day_index(days: np.ndarray) -> np.ndarray:
-    """The calendar day (days since as_of) in which each time falls; never stays inf."""
-    whole: np.ndarray = np.floor(days)
-    return whole
 
 
 def check_percentiles(levels: Iterable[int]) -> tuple[int, ...]:
@@ -90,6 +88,8 @@ class Results:
     block_size: int
     workers: int = 1
     elapsed_s: float = 0.0
+    # The half-width asked for with `precision` (None: a fixed number of trials).
+    precision: float | None = None
     engine: str = "fast"  # the engine that ran the trials (every engine gives the same ones)
     # The goal-date percentiles reported (`percentiles`, tables, summary); see with_percentiles.
     percentile_levels: tuple[int, ...] = PERCENTILES
@@ -122,6 +122,17 @@ class Results:
     @property
     def ci95(self) -> tuple[float, float]:
         return wilson_interval(int(self.met.sum()), self.trials)
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the 95% interval of P(goal by deadline)."""
+        lo, hi = self.ci95
+        return (hi - lo) / 2
+
+    @property
+    def precision_reached(self) -> bool | None:
+        """Whether a run with `precision` got its interval that narrow (None: not asked)."""
+        return None if self.precision is None else self.half_width < self.precision
 
     @property
     def p_never(self) -> float:
@@ -167,17 +178,13 @@ class Results:
         return {f"p{q}": self.to_date(percentile_day(days, q)) for q in self.percentile_levels}
 
     def date_column(self, days: np.ndarray) -> np.ndarray:
-        """datetime64[s] dates (NaT for never) of engine times."""
-        whole = day_index(days)
-        never = np.isinf(whole)
-        base = np.datetime64(self.scenario.as_of, "s")
-        offsets = np.where(never, 0, whole).astype("int64").astype("timedelta64[D]")
-        out = base + offsets
-        out[never] = np.datetime64("NaT")
-        return out
+        """datetime64[s] dates of engine times; never is NEVER_DATE (9999-12-31), which sorts
+        after every date, so statistics of the column count it as later than any date."""
+        return date_values(self.scenario.as_of, days)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per trial: trial, goal date, and each activity's finish date (NaT = never)."""
+        """One row per trial: trial, goal date, and each activity's finish date (never is
+        NEVER_DATE, as in trials.parquet)."""
         import pandas as pd
 
         columns: dict[str, Any] = {
@@ -229,6 +236,9 @@ class Results:
                 "probability": self.probability,
                 "ci95": [lo, hi],
                 "p_never": self.p_never,
+                **({} if self.precision is None else {"precision": {
+                    "requested": self.precision, "half_width": self.half_width,
+                    "reached": self.precision_reached}}),
                 "percentiles": {k: iso(v) for k, v in self.percentiles.items()},
             },
             "activities": activities,
@@ -243,13 +253,13 @@ class Results:
         )
 
     def _repr_html_(self) -> str:
+        """The notebook display, from an autoescaped template (a title is text, never markup)."""
+        from .report import templates
+
         lo, hi = self.ci95
-        pct = "".join(f"<td>{v or 'never'}</td>" for v in self.percentiles.values())
-        heads = "".join(f"<th>P{q}</th>" for q in self.percentile_levels)
-        return (
-            f"<p><b>{self.scenario.title}</b>: {self.trials:,} trials, seed {self.seed}</p>"
-            f"<p>P({self.scenario.goal.name} by {self.scenario.goal.deadline}) = "
-            f"<b>{self.probability:.1%}</b> (95% CI {lo:.1%}-{hi:.1%}); "
-            f"never met in {self.p_never:.1%} of trials</p>"
-            f"<table><tr><th>goal date</th>{heads}</tr><tr><td></td>{pct}</tr></table>"
+        return templates().get_template("results.html").render(
+            title=self.scenario.title, trials=f"{self.trials:,}", seed=self.seed,
+            goal=self.scenario.goal.name, deadline=self.scenario.goal.deadline,
+            probability=f"{self.probability:.1%}", lo=f"{lo:.1%}", hi=f"{hi:.1%}",
+            never=f"{self.p_never:.1%}", percentiles=self.percentiles,
         )

@@ -179,7 +179,21 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
         out = arrays.stand_down[v, :launches]
         np.multiply(_draw(veh.stand_down, rng, launches, size), scenario.days_per_unit, out=out)
         stand_down.append(out)
+    _bounded(arrays)
     return BlockDraws(block, size, factors, activities, arrays.risk_time, stand_down, arrays)
+
+
+# The longest single drawn duration, slip, lag, rebuild, delay or stand-down, in days
+# (27,000 years). A draw this long already lands past the calendar's end (sim.timebase), so
+# capping it changes no reported date; it keeps every engine time a finite, moderate float
+# whatever product of heavy-tailed factors a trial draws.
+MAX_DRAW_DAYS = 1e7
+
+
+def _bounded(arrays: BlockArrays) -> None:
+    for array in (arrays.ready_floor, arrays.lags, arrays.delay, arrays.duration,
+                  arrays.rebuild, arrays.stand_down):
+        np.minimum(array, MAX_DRAW_DAYS, out=array)
 
 
 def _lazy(seed: int, block: int, kind: str, element_id: str, field: str) -> Lazy:

@@ -21,6 +21,7 @@ from .calibration.rules import SlipRules, read_rules
 from .calibration.usage import reference_class_slip
 from .checks import Checker, T, show, suggest
 from .distributions import ZERO, AnyDistribution
+from .limits import MAX_ELEMENTS
 from .model import (
     Activity,
     Dependency,
@@ -31,10 +32,10 @@ from .model import (
     Scenario,
     Vehicle,
     Window,
-    dependency_graph,
     find_cycle,
 )
 from .schema import keys, required
+from .validation import ModelError
 from .yamlio import (
     Path,
     Problem,
@@ -161,10 +162,14 @@ class _Builder(Checker):
         if self.problems or self.as_of is None or goal is None:
             return None
         built: dict[str, Any] = {key: tuple(parts[key].values()) for key in SECTIONS}
-        return Scenario(
-            as_of=self.as_of, goal=goal, **{k: v for k, v in head.items() if v is not None},
-            **built, path=self.file, resolved=self.data,
-        )
+        try:
+            return Scenario(
+                as_of=self.as_of, goal=goal, **{k: v for k, v in head.items() if v is not None},
+                **built, path=self.file, resolved=self.data,
+            )
+        except ModelError as err:  # the model's own checks, now located
+            self.locate(err)
+            return None
 
     def section(self, top: dict[str, Any], key: str) -> dict[str, Any]:
         """id -> built element for one id-keyed section (elements with problems left out)."""
@@ -175,6 +180,9 @@ class _Builder(Checker):
             self.problem((key,), f"must be a mapping of id to {kind}, got {show(raw)}")
         elif key == "activities" and key in top and not raw:
             self.problem((key,), "needs at least one activity, got none")
+        elif len(raw) > MAX_ELEMENTS:  # refused before building thousands of elements
+            self.problem((key,), f"at most {MAX_ELEMENTS:,} allowed, got {len(raw):,}")
+            return {}
         build = getattr(self, kind)
         built = {}
         for ident, value in self.raw[kind].items():
@@ -416,13 +424,10 @@ class _Builder(Checker):
         after = waits.get(("activities", "after"), defaultdict(list))
         uses = waits.get(("activities", "vehicle"), defaultdict(list))
         v_after = waits.get(("vehicles", "after"), defaultdict(list))
-        skeleton = Scenario(
-            "", date.min, goal=Goal("", date.min, ""),
-            activities=tuple(Activity(a, a, tuple(map(Dependency, after[a])), vehicles=tuple(
-                uses[a])) for a in self.raw["activity"]),
-            vehicles=tuple(Vehicle(v, v, after=tuple(v_after[v])) for v in self.raw["vehicle"]),
-        )
-        cycle = find_cycle(dependency_graph(skeleton))
+        # The graph of model.dependency_graph, from the references alone.
+        graph = {a: after[a] + [p for v in uses[a] for p in v_after[v]]
+                 for a in self.raw["activity"]}
+        cycle = find_cycle(graph)
         if cycle:
             first, second = cycle[0], cycle[1]
             where = stated.get(("activities", first, second)) or next(
@@ -434,7 +439,16 @@ class _Builder(Checker):
         """`cls(**kw)` without the unset fields (model defaults), unless problems arose."""
         if len(self.problems) > before:
             return None
-        return cls(**{k: v for k, v in kw.items() if v is not None})
+        try:
+            return cls(**{k: v for k, v in kw.items() if v is not None})
+        except ModelError as err:
+            self.locate(err)
+            return None
+
+    def locate(self, err: ModelError) -> None:
+        """Report the model's problems at the file and line of each path."""
+        for path, message in err.found:
+            self.problem(path, message)
 
 
 def _default_name(kw: dict[str, Any], ident: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .distributions import KINDS
+from .limits import MAX_ATTEMPTS
 
 SCHEMA_ID = "https://ilrs-sim.invalid/scenario.schema.json"  # a name, not an address to fetch
 
@@ -149,7 +150,7 @@ FORMAT: dict[str, tuple[Key, ...]] = {
         Key("anchor", "date", "One opportunity.", True),
     ),
     "on_failure": (
-        Key("attempts", "attempts", "Attempts in all, counting the first (at least 2).", True),
+        Key("attempts", "attempts", "Attempts in all, counting the first (2 to 100).", True),
         Key("rebuild", "distribution", "Time from a failure to the next attempt being ready.",
             True, args=("rebuild",)),
     ),
@@ -265,7 +266,7 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
         "ids": _ID_OR_IDS,
         "source": {"type": "string", "pattern": _SOURCE_KEY},
         "activity_id": {"type": "string", "pattern": _ID},
-        "attempts": {"type": "integer", "minimum": 2},
+        "attempts": {"type": "integer", "minimum": 2, "maximum": MAX_ATTEMPTS},
         "requirement": {"$ref": "#/definitions/requirement"},
         "window": _ref("window", partial),
         "on_failure": _ref("on_failure", partial),

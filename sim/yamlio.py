@@ -22,6 +22,7 @@ import dataclasses
 import io
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -32,52 +33,17 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .distributions import ZERO
+from .limits import MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_VALUES
 from .model import AllOf, AnyOf, AtLeast, Dependency, Scenario
+from .problems import Path, Problem, ScenarioError, format_path
 
-# A value's address: mapping keys (str) and list indices (int) from the document root.
-Path = tuple[str | int, ...]
+__all__ = ["Document", "Path", "Problem", "ScenarioError", "dump_yaml", "format_path", "merge",
+           "read_document", "read_text", "resolve_extends", "scenario_to_data"]
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 _MAP, _SEQ, _MERGE = _STD + "map", _STD + "seq", _STD + "merge"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Aliases can expand a tiny file exponentially ("billion laughs"); no scenario is this big.
-MAX_VALUES = 200_000
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input, located as precisely as we know."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class ScenarioError(Exception):
-    """Bad scenario input; `.problems` lists every problem found, not just the first."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
-
-    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
-        # Rebuilt from its problems when it crosses a process boundary (a worker, Dask).
-        return (ScenarioError, (self.problems,))
-
-
-def format_path(path: Path) -> str:
-    """('activities', 'ce7', 'after', 1, 'lag') -> 'activities.ce7.after[1].lag'."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
 
 @dataclass
 class Document:
@@ -99,7 +65,11 @@ class Document:
 
 
 class _TooLarge(Exception):
-    pass
+    """Aliases expand the document beyond MAX_VALUES values or MAX_DEPTH levels."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class _Reader:
@@ -120,26 +90,57 @@ class _Reader:
         except YAMLError as exc:
             self.problems.append(_syntax_problem(exc, self.file, text))
             return None
+        except RecursionError:
+            # ruamel's composer recurses once per level: a file nested hundreds of levels deep
+            # exhausts the stack. The event scan (iterative, and slower, so only now) says where.
+            if self._within_limits(text):  # pragma: no cover - the scan always finds it
+                self._problem((), 1, f"nested more than {MAX_DEPTH} levels deep")
+            return None
         if root is None:
             self._problem((), 1, "the file is empty; a scenario needs at least scenario, as_of, "
                           "activities and goal")
             return None
         self.lines[()] = (self.file, 1)
+        if _expanded_size(root, {}, set()) > MAX_VALUES:  # counted, not built: bounded time
+            self._problem((), 1, f"too large: aliases expand to more than {MAX_VALUES:,} values")
+            return None
         try:
-            data = self._value(root, ())
-        except _TooLarge:
-            self._problem((), 1, f"too large: aliases expand to more than {MAX_VALUES} values")
+            data = self._value(root, (), 0)
+        except _TooLarge as exc:
+            self._problem((), exc.line, str(exc))
             return None
         return Document(data, self.lines, self.file, frozenset(self.rejected))
+
+    def _within_limits(self, text: str) -> bool:
+        """Nesting depth and size, checked on the event stream, which needs no recursion."""
+        depth = values = 0
+        for event in self.yaml.parse(text):
+            kind = type(event).__name__
+            if kind in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    self._problem((), event.start_mark.line + 1,
+                                  f"nested more than {MAX_DEPTH} levels deep")
+                    return False
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+            values += 1
+            if values > MAX_VALUES:
+                self._problem((), event.start_mark.line + 1,
+                              f"too large: more than {MAX_VALUES:,} values")
+                return False
+        return True
 
     def _problem(self, path: Path, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, format_path(path), message))
 
-    def _value(self, node: Node, path: Path) -> Any:
+    def _value(self, node: Node, path: Path, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_VALUES:
-            raise _TooLarge
         line = node.start_mark.line + 1
+        if self.count > MAX_VALUES:
+            raise _TooLarge(line, f"too large: aliases expand to more than {MAX_VALUES:,} values")
+        if depth > MAX_DEPTH:
+            raise _TooLarge(line, f"nested more than {MAX_DEPTH} levels deep")
         tag = _tag(node)
         if id(node) in self.active:
             return self._reject(path, line, "an alias refers to a value that contains it "
@@ -147,9 +148,9 @@ class _Reader:
         if isinstance(node, ScalarNode) and tag in _SCALAR_TAGS:
             return self._scalar(node, path, line)
         if isinstance(node, SequenceNode) and tag == _SEQ:
-            return self._nested(node, path, self._sequence)
+            return self._nested(node, path, depth, self._sequence)
         if isinstance(node, MappingNode) and tag == _MAP:
-            return self._nested(node, path, self._mapping)
+            return self._nested(node, path, depth, self._mapping)
         return self._reject(path, line, f"the YAML tag {_show_tag(tag)} is not allowed: "
                             "tags that construct objects or custom types are refused")
 
@@ -158,17 +159,18 @@ class _Reader:
         self._problem(path, line, message)
         self.rejected.add((self.file, format_path(path)))
 
-    def _nested(self, node: Node, path: Path, build: Callable[[Any, Path], Any]) -> Any:
+    def _nested(self, node: Node, path: Path, depth: int,
+                build: Callable[[Any, Path, int], Any]) -> Any:
         self.active.add(id(node))
         try:
-            return build(node, path)
+            return build(node, path, depth + 1)
         finally:
             self.active.discard(id(node))
 
     def _scalar(self, node: ScalarNode, path: Path, line: int) -> Any:
         try:
             value = self.yaml.constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError, TypeError):
+        except Exception:  # any constructor failure (`!!bool maybe` is a KeyError) is a problem
             if _tag(node) == _STD + "timestamp":  # e.g. 2026-02-30: let the date check say so
                 return str(node.value)
             return self._reject(path, line, f"cannot read '{node.value}' as "
@@ -176,19 +178,19 @@ class _Reader:
         # Dates stay text until validation, so `resolved` is plain data that dumps as written.
         return value.isoformat() if hasattr(value, "isoformat") else value
 
-    def _sequence(self, node: SequenceNode, path: Path) -> list[Any]:
+    def _sequence(self, node: SequenceNode, path: Path, depth: int) -> list[Any]:
         items = []
         for i, item in enumerate(node.value):
             self.lines[path + (i,)] = (self.file, item.start_mark.line + 1)
-            items.append(self._value(item, path + (i,)))
+            items.append(self._value(item, path + (i,), depth))
         return items
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merges = [v for k, v in node.value if _tag(k) == _MERGE]
         # `<<: *base` first, so explicit keys override merged ones (YAML merge-key semantics).
         for source in self._merge_sources(merges, path):
-            merged = self._value(source, path)
+            merged = self._value(source, path, depth - 1)
             if isinstance(merged, dict):
                 result.update(merged)
         first_line: dict[str, int] = {}
@@ -206,7 +208,7 @@ class _Reader:
                 continue
             first_line[key] = line
             self.lines[path + (key,)] = (self.file, line)
-            result[key] = self._value(value_node, path + (key,))
+            result[key] = self._value(value_node, path + (key,), depth)
         return result
 
     def _merge_sources(self, merges: list[Node], path: Path) -> list[MappingNode]:
@@ -220,6 +222,26 @@ class _Reader:
                 else:
                     self._problem(path, n.start_mark.line + 1, "'<<' must merge a mapping")
         return sources[::-1]
+
+
+def _expanded_size(node: Node, memo: dict[int, int], active: set[int]) -> int:
+    """How many values building `node` would make, aliases expanded; each node is counted
+    once (memo), so a "billion laughs" file costs as little as its text. Recursion is as deep
+    as the text's nesting, which the event scan has already bounded."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:  # a recursive alias: reported when building
+        return 1
+    active.add(key)
+    n = 1
+    if isinstance(node, SequenceNode):
+        n += sum(_expanded_size(child, memo, active) for child in node.value)
+    elif isinstance(node, MappingNode):
+        n += sum(_expanded_size(value, memo, active) for _, value in node.value)
+    active.discard(key)
+    memo[key] = min(n, MAX_VALUES + 1)
+    return memo[key]
 
 
 def _tag(node: Node) -> str:
@@ -252,22 +274,49 @@ def _syntax_problem(exc: YAMLError, file: str, text: str) -> Problem:
 
 def read_text(file: str, problems: list[Problem], line: int | None = None,
               path: str = "", where: str | None = None) -> str | None:
-    """The file's text, or None with a problem (located at `where`:`line` when given)."""
-    try:
-        with open(file, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        reason = "file not found"
-    except IsADirectoryError:
-        reason = "is a directory, not a file"
-    except UnicodeDecodeError as exc:
-        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        reason = f"cannot be read ({exc.strerror})"
+    """The file's text, or None with a problem (located at `where`:`line` when given).
+
+    Only a regular file of at most MAX_FILE_BYTES is read: a FIFO would block and a device
+    such as /dev/zero would never end. Bytes that are not UTF-8 are reported at their line.
+    """
+    raw, reason = _read_bytes(file)
+    if raw is not None:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            message = (f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {bad_line}, "
+                       f"column {column} (byte offset {exc.start}) {exc.reason}")
+            if where is None:  # the file itself is the subject: locate the byte in it
+                problems.append(Problem(file, bad_line, path, message))
+                return None
+            reason = message
     # Located at the `extends` that names it, if any; else the file itself is the subject.
-    message = f"{reason}: {file}" if where else reason
+    message = f"{reason}: {file}" if where else str(reason)
     problems.append(Problem(where or file, line, path, message))
     return None
+
+
+def _read_bytes(file: str) -> tuple[bytes | None, str]:
+    try:
+        info = os.stat(file)
+        if stat.S_ISDIR(info.st_mode):
+            return None, "is a directory, not a file"
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file (a device, pipe or socket cannot be a scenario)"
+        if info.st_size > MAX_FILE_BYTES:
+            return None, (f"too large: {info.st_size:,} bytes, more than the limit of "
+                          f"{MAX_FILE_BYTES:,}")
+        with open(file, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:  # it grew since stat
+            return None, f"too large: more than the limit of {MAX_FILE_BYTES:,} bytes"
+        return raw, ""
+    except FileNotFoundError:
+        return None, "file not found"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})"
 
 
 def read_document(text: str, file: str, problems: list[Problem]) -> Document | None:
@@ -295,6 +344,10 @@ def resolve_extends(doc: Document, problems: list[Problem], atomic: Callable[[Pa
         return apply_news(doc, news, problems, atomic)
     target = doc.data.pop("extends")
     file, line = doc.where(("extends",))
+    if len(chain) > MAX_EXTENDS:
+        problems.append(Problem(file, line, "extends", f"a chain of more than {MAX_EXTENDS} "
+                                "files extending each other"))
+        return None
     if not isinstance(target, str) or not target.strip():
         problems.append(Problem(file, line, "extends", f"must be a file name, got {target!r}"))
         return None

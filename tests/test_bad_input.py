@@ -607,7 +607,7 @@ CASES = [
           c: {on_failure: {attempts: true, rebuild: 3}}
           d: {on_failure: 3}
         goal: {name: g, deadline: 2030-01-01, requires: a}
-        """, (5, "activities.a.on_failure.attempts", "must be a whole number of at least 2 (it "
+        """, (5, "activities.a.on_failure.attempts", "must be a whole number from 2 to 100 (it "
                                                      "counts the first attempt), got 1"),
         (6, "activities.b.on_failure.attempts", "got 2.5"),
         (7, "activities.c.on_failure.attempts", "got true"),

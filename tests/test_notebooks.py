@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = ["01_quickstart.ipynb", "02_what_if.ipynb", "03_news_update.ipynb",
-            "04_explore.ipynb", "04_widgets.ipynb"]
+            "04_explore.ipynb", "05_widgets.ipynb"]
 TRIALS = "300"  # enough to exercise every cell; the notebooks default to 2000
 TIMEOUT_S = 600  # per cell
 

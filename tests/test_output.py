@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, run
-from sim.results import percentile_day, wilson_interval
+from sim.results import NEVER_DATE, percentile_day, wilson_interval
 
 SCENARIO = """\
 scenario: Output test
@@ -86,10 +86,12 @@ def test_run_writes_summary_parquet_and_resolved_scenario(scenario_file: Path, t
     frame = pd.read_parquet(out / "trials.parquet")
     assert len(frame) == 1500 and {"trial", "goal", "a", "b", "attempts.b"} <= set(frame.columns)
     as_of = date(2030, 1, 1)
-    expected_b = [None if np.isinf(t) else as_of + timedelta(days=int(t)) for t in r.finish("b")]
-    got_b = [None if pd.isna(x) else x for x in frame["b"]]
-    assert got_b == expected_b
-    assert frame["goal"].isna().mean() == r.p_never
+    # Real timestamps; never is 9999-12-31, later than any date.
+    assert str(frame["b"].dtype).startswith("datetime64")
+    expected_b = [NEVER_DATE if np.isinf(t) else as_of + timedelta(days=int(t))
+                  for t in r.finish("b")]
+    assert [x.date() for x in frame["b"]] == expected_b
+    assert (frame["goal"] == pd.Timestamp(NEVER_DATE)).mean() == r.p_never
 
 
 def test_existing_output_is_refused_unless_forced(scenario_file: Path, tmp_path: Path):
@@ -125,12 +127,33 @@ def test_fresh_seed_is_printed_and_recorded(scenario_file: Path, tmp_path: Path)
     assert f"seed {seed}" in done.stdout
 
 
-def test_frame_has_dates_and_nat_for_never(scenario_file: Path):
+def test_frame_has_dates_and_the_never_date(scenario_file: Path):
     r = run(load_scenario(scenario_file), trials=200, seed=3, workers=1)
     frame = r.to_frame()
     assert list(frame.columns) == ["trial", "goal", "a", "b"]
-    assert frame["b"].isna().sum() == np.isinf(r.finish("b")).sum()
+    assert str(frame["b"].dtype).startswith("datetime64")
+    assert (frame["b"] == pd.Timestamp(NEVER_DATE)).sum() == np.isinf(r.finish("b")).sum() > 0
+    assert (frame["b"] <= pd.Timestamp("2030-03-01")).mean() == pytest.approx(
+        r.activity_table().loc["b", "p_finish_by_deadline"])
     assert "P(B done by 2030-03-01)" in repr(r) and "<b>" in r._repr_html_()
+
+
+def test_notebook_display_escapes_the_title(scenario_file: Path):
+    scenario = load_scenario(scenario_file)
+    import dataclasses
+
+    hostile = dataclasses.replace(scenario, title="<script>alert(1)</script> & co")
+    shown = run(hostile, trials=10, seed=1, workers=1)._repr_html_()
+    assert "<script>" not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in shown
+
+
+def test_report_style_sheet_is_not_escaped(scenario_file: Path):
+    """Autoescaping covers user text, not the report's own style sheet."""
+    from sim.report import CSS, render_report
+
+    html = render_report(run(load_scenario(scenario_file), trials=20, seed=1, workers=1))
+    assert CSS in html and "&#34;" not in html
 
 
 def test_ilrs_run_loads_only_what_it_uses(tmp_path):

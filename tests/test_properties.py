@@ -157,7 +157,8 @@ def activities(draw: st.DrawFn, i: int, vehicle_ids: list[str]) -> Activity:
 
 @st.composite
 def risks(draw: st.DrawFn, rid: str, ids: list[str]) -> Risk:
-    some = st.lists(st.sampled_from(ids), max_size=3, unique=True).map(tuple)
+    # At least one: a risk that affects nothing is refused, from YAML and from Python alike.
+    some = st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True).map(tuple)
     if draw(st.booleans()):
         return Risk(
             id=rid,
