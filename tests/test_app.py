@@ -17,14 +17,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sim import load_scenario, run
+from sim.parameters import date_number
 from sim.scenario import ScenarioError
-from sim.whatif import build_variant, changed, controls, save_variant, variant_yaml
+from sim.whatif import (
+    build_variant,
+    changed,
+    controls,
+    parameter_space,
+    save_variant,
+    unwritable,
+    variant_yaml,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "ilrs_baseline.yaml"
@@ -33,6 +43,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TRIALS, SEED = 1000, 11
 LM9 = ("vehicles", "long_march_9", "reliability")
+JUDGEMENTS = ROOT / "parameters" / "ilrs_judgements.yaml"
+MODULES = ("activities.{ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.success",)  # one control, five values
+REBUILD = ("scale:activities.{ce7,ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.on_failure.rebuild",)
 
 
 # -- the variant logic ------------------------------------------------------------------------
@@ -92,6 +105,78 @@ def test_a_variant_that_does_not_validate_is_not_written(tmp_path: Path):
         save_variant(scenario, {LM9: 1.5}, target)
     assert not target.exists() and list(tmp_path.iterdir()) == []
     assert "1.5" in variant_yaml(scenario, {LM9: 1.5}, target)
+
+
+# -- the declared parameters as controls -----------------------------------------------------
+def test_the_baseline_offers_its_declared_parameters_by_default():
+    scenario = load_scenario(BASELINE)
+    space = parameter_space(scenario, True)
+    assert space is not None and Path(space.file) == JUDGEMENTS
+    assert parameter_space(scenario, False) is None
+    assert parameter_space(load_scenario(ROOT / "scenarios/examples/quickstart.yaml"), True) \
+        is None  # no documented default: the fallback controls
+    # A calibrated slip's multiplier has no numbers a YAML variant could write.
+    assert unwritable(space) == ["scale:activities.{ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.slip"]
+    found = {c.key: c for c in controls(scenario, space)}
+    assert list(found) == [(p,) for p in space.names if p not in unwritable(space)]
+    lm9 = found[("vehicles.long_march_9.reliability",)]
+    assert (lm9.kind, lm9.value, lm9.low, lm9.high) == ("number", 0.8, 0.7, 0.85)
+    at_least = found[("goal.requires.all[3].at_least",)]
+    assert (at_least.kind, at_least.value, at_least.low, at_least.high) == ("count", 3, 3, 5)
+    planned = found[("activities.lm9_development.planned",)]
+    assert planned.kind == "date"
+    assert planned.value == scenario.activity("lm9_development").planned
+    # 2030-07 to 2032-07: partial dates are the middle of their month.
+    assert (planned.low, planned.high) == (date_number(date(2030, 7, 15)),
+                                           date_number(date(2032, 7, 15)))
+    assert found[REBUILD].value == 1.0  # a multiplier starts at 1: the scenario as it is
+    values = {k: c.value for k, c in found.items()}
+    assert changed(scenario, values, space) == {}
+    assert build_variant(scenario, values, space) == scenario
+
+
+def test_a_declared_variant_saves_the_values_apply_changed(tmp_path: Path):
+    """Wildcards and multipliers are written as the resolved values they changed, so the
+    saved file runs the very trials of ``ParameterSpace.apply``."""
+    scenario = load_scenario(BASELINE)
+    space = parameter_space(scenario, JUDGEMENTS)
+    assert space is not None
+    values = {MODULES: 0.75, REBUILD: 1.3, ("goal.requires.all[3].at_least",): 4,
+              ("activities.lm9_development.planned",): date(2030, 9, 15),
+              ("factors.china_pace.lognormal.p90",): 1.45}
+    target = tmp_path / "what-if" / "judged.yaml"
+    save_variant(scenario, values, target, space)
+    text = target.read_text()
+    assert "extends: " + os.path.relpath(BASELINE.resolve(), target.parent.resolve()) in text
+    assert "judgement:" in text and "slip" not in text.split("description:")[1]
+    loaded = load_scenario(target)
+    for ident in ("ilrs1", "ilrs2", "ilrs3", "ilrs4", "ilrs5"):
+        assert loaded.activity(ident).success == 0.75
+    expected = space.apply({MODULES[0]: 0.75, REBUILD[0]: 1.3,
+                            "goal.requires.all[3].at_least": 4,
+                            "activities.lm9_development.planned":
+                                date_number(date(2030, 9, 15)),
+                            "factors.china_pace.lognormal.p90": 1.45})
+    titles = ("scenario", "description")  # the variant's own, saying what changed
+    assert expected.resolved is not None and loaded.resolved is not None
+    assert {k: v for k, v in expected.resolved.items() if k not in titles} == \
+        {k: v for k, v in loaded.resolved.items() if k not in titles}
+    ours, theirs = (run(s, trials=400, seed=5, workers=1) for s in (loaded, expected))
+    assert np.array_equal(ours.goal_days, theirs.goal_days)
+    assert np.array_equal(ours.finish_days, theirs.finish_days)
+    assert loaded == build_variant(scenario, values, space)
+
+
+def test_app_refuses_a_bad_parameters_file_before_serving(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameters:\n  activities.ilrs1.success: {uniform: [0.5, 1.2]}\n")
+    done = subprocess.run([sys.executable, "-m", "sim", "app", str(BASELINE), "--parameters",
+                           str(bad), "--port", "0"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{bad}:2: parameters.activities.ilrs1.success: at 1.2 the "
+                                  "scenario is invalid"), done.stderr
+    assert "Traceback" not in done.stderr and "What-if page" not in done.stdout
 
 
 # -- the page in a browser ------------------------------------------------------------------
