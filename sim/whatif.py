@@ -7,10 +7,11 @@ A what-if is a set of changes to the inputs that matter, written as a small YAML
 missions, reliability of vehicles, risk probabilities and the goal's ``at_least`` count. A
 declared parameter may reach several values (``{a,b}``, ``*``) or scale whole distributions
 (``scale:``): its variant is made by ``ParameterSpace.apply`` and written as every resolved value
-that changed, so the file says exactly what the page ran. The variant is always built by loading that YAML, so
-what the page shows is exactly what ``ilrs run`` gives for the saved file with the same seed; and
-since only the changed elements' values differ, every other random draw is the same (common
-random numbers): the difference from the original is due to the change, not to noise.
+that changed, so the file says exactly what the page ran. The variant is always built by
+loading that YAML, so what the page shows is exactly what ``ilrs run`` gives for the saved
+file with the same seed; and since only the changed elements' values differ, every other
+random draw is the same (common random numbers): the difference from the original is due to
+the change, not to noise.
 """
 
 from __future__ import annotations

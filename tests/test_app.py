@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
+from sim.app import css_class
 from sim.parameters import date_number
 from sim.scenario import ScenarioError
 from sim.whatif import (
@@ -181,13 +182,14 @@ def test_app_refuses_a_bad_parameters_file_before_serving(tmp_path: Path):
 
 # -- the page in a browser ------------------------------------------------------------------
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """`ilrs app` on a free port; yields its address and always stops it."""
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`ilrs app` on a free port (with the options `request.param`, if any); yields its
+    address and always stops it."""
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "app", str(BASELINE), "--port", "0", "--trials",
-         str(TRIALS), "--seed", str(SEED)], stdout=subprocess.PIPE, stderr=log, text=True,
-        cwd=ROOT)
+         str(TRIALS), "--seed", str(SEED), *getattr(request, "param", ())],
+        stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
     try:
         address = None
         assert proc.stdout is not None
@@ -246,14 +248,15 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             assert answer.get_attribute("data-variant") == "original"
             original_met = int(answer.get_attribute("data-met") or -1)
 
-            # Long March 9 at 90% instead of 80%: ten steps of 0.01 with the arrow key.
-            handle = page.locator(".ctl-" + "-".join(LM9) + " .noUi-handle")
+            # The page offers the baseline's declared parameters; ILRS-1 to -5 succeeding 90%
+            # instead of 80% (one control, five values): ten steps of 0.01 with the arrow key.
+            handle = page.locator("." + css_class(MODULES) + " .noUi-handle")
             handle.focus()
 
             def moved_to(value: str) -> float:
                 began = time.perf_counter()
                 # Playwright's CSS reaches into the widgets' shadow roots.
-                page.locator(f"#probability[data-variant='{'.'.join(LM9)} {value}']").wait_for(
+                page.locator(f"#probability[data-variant='{MODULES[0]} {value}']").wait_for(
                     timeout=120_000)
                 return time.perf_counter() - began
 
@@ -272,7 +275,7 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             field.press("Enter")
             page.locator("button", has_text="Save variant").click()
             page.locator("#saved").wait_for(timeout=60_000)
-            page.locator(f"#drawn[data-variant='{'.'.join(LM9)} 0.9']").wait_for(timeout=60_000)
+            page.locator(f"#drawn[data-variant='{MODULES[0]} 0.9']").wait_for(timeout=60_000)
             shot = tmp_path / "whatif_page.png"
             page.evaluate("window.scrollTo(0, 0)")  # saving scrolled down to the button
             page.screenshot(path=str(shot))  # the top of the page: answer and figures
@@ -283,7 +286,8 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     if os.environ.get("ILRS_UPDATE_SCREENSHOT"):
         shutil.copy(shot, ROOT / "docs" / "figures" / "whatif_page.png")
 
-    assert "reliability: 0.9" in target.read_text()
+    saved = load_scenario(target)
+    assert all(saved.activity(f"ilrs{i}").success == 0.9 for i in range(1, 6))
     done = subprocess.run([sys.executable, "-m", "sim", "run", str(target), "--trials",
                            str(TRIALS), "--seed", str(SEED), "--workers", "1", "--json"],
                           capture_output=True, text=True, cwd=tmp_path)
@@ -292,6 +296,26 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     assert summary["goal"]["probability"] * TRIALS == met  # the very same trials
     assert shown == f"{summary['goal']['probability']:.1%}"
     print(f"the answer changed {first_s:.2f} s after one key press")
+
+
+@pytest.mark.parametrize("server", [["--no-parameters"]], indirect=True)
+def test_the_fallback_controls_without_parameters(server: str):
+    """`--no-parameters`: the fallback set (here Long March 9's reliability), same answer."""
+    sync_playwright = _browser()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            answer = page.locator("#probability")
+            answer.wait_for(timeout=120_000)
+            met = int(answer.get_attribute("data-met") or -1)
+            page.locator("." + css_class(LM9) + " .noUi-handle").wait_for(timeout=60_000)
+            assert page.locator("." + css_class(MODULES)).count() == 0
+        finally:
+            browser.close()
+    expected = run(load_scenario(BASELINE), trials=TRIALS, seed=SEED, workers=1)
+    assert met == int(expected.met.sum())
 
 
 def test_app_refuses_bad_input_before_serving(tmp_path: Path):
