@@ -66,7 +66,7 @@ def css_class(key: Key) -> str:
 
 def _widget(c: Control) -> Any:
     label = c.label + (f" [{c.source}]" if c.source else "")
-    common = {"name": label, "width": 260, "css_classes": [css_class(c.key)]}
+    common = {"name": label, "width": 330, "css_classes": [css_class(c.key)]}
     if c.kind == "probability":
         return pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.01, value=c.value, **common)
     if c.kind == "number":
@@ -151,14 +151,14 @@ class WhatIfPage:
             widget.param.watch(self.changed, event)
             self.widgets[c.key] = widget
             groups.setdefault(c.group, []).append(widget)
-        cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=290) for i, (g, ws)
+        cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=360) for i, (g, ws)
                  in enumerate(groups.items())]
         self.controls.objects = cards
         if self.space is not None:
             left_out = "".join(f"<li><code>{html.escape(p)}</code></li>"
                                for p in unwritable(self.space))
             note = (f"<p style='font-size:12px'>The uncertain parameters declared in "
-                    f"<code>{html.escape(self.space.file)}</code>.")
+                    f"<code>{html.escape(os.path.relpath(self.space.file))}</code>.")
             if left_out:
                 note += (" Not offered, as a YAML variant cannot express them (a multiplier of "
                          f"a calibrated slip):</p><ul style='font-size:12px'>{left_out}</ul>")
@@ -231,7 +231,7 @@ class WhatIfPage:
             "## Inputs", self.picker,
             f"{self.trials:,} trials, seed {self.seed}; move a control to re-run.",
             self.controls, self.reset_button, self.save_path, self.save_button, self.status,
-            width=320,
+            width=390,
         )
         main = pn.Column("# What if?", self.answer, self.drawn, self.histogram, self.schedule,
                          "## Sources", self.sources, sizing_mode="stretch_width")

@@ -122,8 +122,11 @@ def declared_controls(space: ParameterSpace) -> list[Control]:
         current = space.current(p.path)
         start = current if current is not None else (p.low + p.high) / 2
         low, high = min(p.low, start), max(p.high, start)
-        section = p.path.removeprefix("scale:").split(".")[0]
-        common: dict[str, Any] = {"label": p.path, "group": f"declared: {section}",
+        scale, body = p.path.startswith("scale:"), p.path.removeprefix("scale:")
+        section, _, rest = body.partition(".")
+        # The card names the section; a multiplier says so.
+        label = ("scale: " if scale else "") + rest
+        common: dict[str, Any] = {"label": label, "group": f"declared: {section}",
                   "source": f"{where}:{p.line}", "low": low, "high": high}
         if p.kind == "whole":
             out.append(Control((p.path,), "count", value=round(start), step=1, **common))
