@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import panel as pn
 
 from .engine import DEFAULT_ENGINE
 from .model import Activity, Risk, Scenario, Vehicle
+from .parameters import ParameterSpace
 from .results import Results
 from .scenario import ScenarioError, load_scenario
 from .whatif import (
@@ -32,7 +35,9 @@ from .whatif import (
     controls,
     evaluate,
     figures,
+    parameter_space,
     save_variant,
+    unwritable,
 )
 
 DEFAULT_PORT = 5006
@@ -53,14 +58,26 @@ def scenario_choices(first: Path) -> dict[str, Path]:
     return choices
 
 
+def css_class(key: Key) -> str:
+    """The class of a control on the page, so that a test (or a user's script) can find it:
+    ``ctl-`` and the key, with every character a class name cannot hold replaced by ``-``."""
+    return "ctl-" + re.sub(r"[^A-Za-z0-9_-]", "-", "-".join(key))
+
+
 def _widget(c: Control) -> Any:
     label = c.label + (f" [{c.source}]" if c.source else "")
-    # A class per control, so that a test (or a user's script) can find it on the page.
-    common = {"name": label, "width": 260, "css_classes": ["ctl-" + "-".join(c.key)]}
+    common = {"name": label, "width": 330, "css_classes": [css_class(c.key)]}
     if c.kind == "probability":
         return pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.01, value=c.value, **common)
+    if c.kind == "number":
+        return pn.widgets.FloatSlider(start=c.low, end=c.high, step=c.step, value=c.value,
+                                      **common)
     if c.kind == "count":
-        return pn.widgets.IntSlider(start=1, end=c.high, value=c.value, **common)
+        return pn.widgets.IntSlider(start=int(c.low), end=int(c.high), value=c.value, **common)
+    if c.bounded:
+        epoch = date(1970, 1, 1).toordinal()
+        common["start"], common["end"] = (date.fromordinal(int(d) + epoch)
+                                          for d in (c.low, c.high))
     return pn.widgets.DatePicker(value=c.value, **common)
 
 
@@ -88,8 +105,13 @@ class WhatIfPage:
     """One browser session's page: the controls of the chosen scenario and the live answer."""
 
     def __init__(self, choices: dict[str, Path], trials: int, seed: int,
-                 engine: str = DEFAULT_ENGINE) -> None:
+                 engine: str = DEFAULT_ENGINE,
+                 parameters: dict[Path, Path | bool] | None = None) -> None:
         self.choices, self.trials, self.seed, self.engine = choices, trials, seed, engine
+        # Per scenario file: its parameters file, or True for the documented default, or False
+        # for the fallback controls; a file not listed gets the default.
+        self.parameters = parameters or {}
+        self.space: ParameterSpace | None = None
         self.picker = pn.widgets.Select(name="Scenario", options=list(choices), width=300)
         self.answer = pn.pane.HTML("", sizing_mode="stretch_width")
         self.drawn = pn.pane.HTML("")  # says which variant the figures show
@@ -112,19 +134,35 @@ class WhatIfPage:
 
     def load(self) -> None:
         """(Re)build the controls for the chosen scenario and show its answer."""
-        self.scenario = load_scenario(self.choices[self.picker.value])
+        file = self.choices[self.picker.value]
+        self.scenario = load_scenario(file)
+        self.status.object = ""
+        try:
+            self.space = parameter_space(self.scenario, self.parameters.get(file, True))
+        except ScenarioError as err:  # a default that does not fit: the fallback controls
+            self.space = None
+            self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
         self.base = evaluate(self.scenario, self.trials, self.seed, self.engine)
         self.widgets = {}
         groups: dict[str, list[Any]] = {}
-        for c in controls(self.scenario):
+        for c in controls(self.scenario, self.space):
             widget = _widget(c)
             event = "value_throttled" if c.kind != "date" else "value"
             widget.param.watch(self.changed, event)
             self.widgets[c.key] = widget
             groups.setdefault(c.group, []).append(widget)
-        cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=290) for i, (g, ws)
+        cards = [pn.Card(*ws, title=g, collapsed=i > 3, width=360) for i, (g, ws)
                  in enumerate(groups.items())]
         self.controls.objects = cards
+        if self.space is not None:
+            left_out = "".join(f"<li><code>{html.escape(p)}</code></li>"
+                               for p in unwritable(self.space))
+            note = (f"<p style='font-size:12px'>The uncertain parameters declared in "
+                    f"<code>{html.escape(os.path.relpath(self.space.file))}</code>.")
+            if left_out:
+                note += (" Not offered, as a YAML variant cannot express them (a multiplier of "
+                         f"a calibrated slip):</p><ul style='font-size:12px'>{left_out}</ul>")
+            self.controls.objects = [pn.pane.HTML(note + "</p>"), *cards]
         assert self.scenario.path is not None
         path = Path(self.scenario.path)
         self.save_path.value = str(path.with_name(f"{path.stem}_whatif.yaml"))
@@ -136,8 +174,10 @@ class WhatIfPage:
 
     def compute(self, scenario: Scenario, values: dict[Key, Any]) -> tuple[Results, str]:
         """The variant's results and a description of its changes (ScenarioError if invalid)."""
-        res = evaluate(build_variant(scenario, values), self.trials, self.seed, self.engine)
-        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(scenario, values).items())
+        space = self.space
+        res = evaluate(build_variant(scenario, values, space), self.trials, self.seed,
+                       self.engine)
+        what = "; ".join(f"{'.'.join(k)} {v}" for k, v in changed(scenario, values, space).items())
         return res, what or "original"
 
     def update(self) -> None:
@@ -179,7 +219,7 @@ class WhatIfPage:
     def save(self) -> None:
         target = str(self.save_path.value_input or self.save_path.value or "")
         try:
-            saved = save_variant(self.scenario, self.values(), target)
+            saved = save_variant(self.scenario, self.values(), target, self.space)
         except (ScenarioError, OSError, ValueError) as err:
             self.status.object = f"<pre style='color:#b00'>{html.escape(str(err))}</pre>"
             return
@@ -191,7 +231,7 @@ class WhatIfPage:
             "## Inputs", self.picker,
             f"{self.trials:,} trials, seed {self.seed}; move a control to re-run.",
             self.controls, self.reset_button, self.save_path, self.save_button, self.status,
-            width=320,
+            width=390,
         )
         main = pn.Column("# What if?", self.answer, self.drawn, self.histogram, self.schedule,
                          "## Sources", self.sources, sizing_mode="stretch_width")
@@ -207,15 +247,22 @@ def free_port(address: str = LOCAL) -> int:
 
 def serve(scenario: Path, port: int = DEFAULT_PORT, trials: int = DEFAULT_TRIALS,
           seed: int = DEFAULT_SEED, address: str = LOCAL,
-          announce: Callable[[str], None] = print, engine: str = DEFAULT_ENGINE) -> None:
-    """Serve the page at http://address:port/ until interrupted (port 0: a free one)."""
+          announce: Callable[[str], None] = print, engine: str = DEFAULT_ENGINE,
+          parameters: str | os.PathLike[str] | bool = True) -> None:
+    """Serve the page at http://address:port/ until interrupted (port 0: a free one).
+
+    `parameters`: the declared parameters of the first scenario (a file; True: its documented
+    default, if any; False: the fallback controls). The others beside it get their default."""
     choices = scenario_choices(scenario)
     port = port or free_port(address)
     # The browser's origin must be allowed to open the session's websocket. Locally that is
     # this machine's names only; listening on every interface (asked for) allows any origin.
     origins = ([f"{address}:{port}"] + ([f"localhost:{port}"] if address == LOCAL else [])
                if address not in ("0.0.0.0", "::") else ["*"])
-    server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed, engine).view()}, port=port,
+    chosen: dict[Path, Path | bool] = {
+        scenario: parameters if isinstance(parameters, bool) else Path(parameters)}
+    server = pn.serve({"/": lambda: WhatIfPage(choices, trials, seed, engine, chosen).view()},
+                      port=port,
                       address=address, websocket_origin=origins, show=False, start=False,
                       title="ilrs-sim what-if")
     announce(f"What-if page    http://{address}:{port}/  (Ctrl-C stops it)")

@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_app.add_argument("--seed", type=_seed, default=20260413, help="default 20260413")
     p_app.add_argument("--address", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
+    declared = p_app.add_mutually_exclusive_group()
+    declared.add_argument("--parameters", type=Path, metavar="FILE",
+                          help="the controls are the uncertain parameters this file declares "
+                               "(default for scenarios/ilrs_baseline.yaml: "
+                               "parameters/ilrs_judgements.yaml)")
+    declared.add_argument("--no-parameters", action="store_true",
+                          help="the fallback controls (dates, success, reliability, at_least, "
+                               "risks) even where a parameters file is the default")
     _engine_option(p_app)
 
     commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
@@ -303,9 +311,14 @@ def _app(args: argparse.Namespace) -> int:
         print("ilrs app: no scenario given and no scenarios/ilrs_baseline.yaml here",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    load_scenario(scenario)  # bad input: reported and exit 2 before anything starts
+    from .whatif import parameter_space
+
+    parameters = False if args.no_parameters else (args.parameters or True)
+    # Bad input (the scenario or its parameters file): reported, exit 2, before anything starts.
+    parameter_space(load_scenario(scenario), parameters)
     serve(scenario, port=args.port, trials=args.trials, seed=args.seed, address=args.address,
-          announce=lambda line: print(line, flush=True), engine=args.engine)
+          announce=lambda line: print(line, flush=True), engine=args.engine,
+          parameters=parameters)
     return 0
 
 

@@ -1,12 +1,17 @@
 """What-if variants of a scenario, shared by the browser page (:mod:`sim.app`) and the notebook
 widgets (:mod:`sim.widgets`).
 
-A what-if is a set of changes to the inputs that matter (planned dates, success of missions,
-reliability of vehicles, risk probabilities, the goal's ``at_least`` count), written as a small
-YAML file that ``extends`` the original. The variant is always built by loading that YAML, so
-what the page shows is exactly what ``ilrs run`` gives for the saved file with the same seed; and
-since only the changed elements' values differ, every other random draw is the same (common
-random numbers): the difference from the original is due to the change, not to noise.
+A what-if is a set of changes to the inputs that matter, written as a small YAML file that
+``extends`` the original. The inputs are the uncertain parameters a parameters file declares
+(:mod:`sim.parameters`) when one is given, otherwise a fallback set: planned dates, success of
+missions, reliability of vehicles, risk probabilities and the goal's ``at_least`` count. A
+declared parameter may reach several values (``{a,b}``, ``*``) or scale whole distributions
+(``scale:``): its variant is made by ``ParameterSpace.apply`` and written as every resolved value
+that changed, so the file says exactly what the page ran. The variant is always built by
+loading that YAML, so what the page shows is exactly what ``ilrs run`` gives for the saved
+file with the same seed; and since only the changed elements' values differ, every other
+random draw is the same (common random numbers): the difference from the original is due to
+the change, not to noise.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import copy
 import html
 import io
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -27,12 +33,14 @@ from matplotlib.figure import Figure
 from .engine import DEFAULT_ENGINE
 from .model import AtLeast, Requirement, Scenario
 from .montecarlo import run
+from .parameters import ParameterSpace, _is_calibrated_slip, date_number, load_parameters
 from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
-from .scenario import ScenarioError, load_scenario, parse_scenario
+from .scenario import ScenarioError, _atomic, load_scenario, parse_scenario
 from .yamlio import dump_yaml
 
-# A changed value's address in the scenario file, e.g. ("vehicles", "lm9", "reliability").
+# A changed value's address in the scenario file, e.g. ("vehicles", "lm9", "reliability"); a
+# declared parameter's is its path alone, e.g. ("activities.{ce7,ce8}.success",).
 Key = tuple[str, ...]
 DECIMALS = 4  # slider values are rounded so that the saved YAML reads as the user set it
 
@@ -42,16 +50,100 @@ class Control:
     """One input the user may change."""
 
     key: Key
-    kind: str  # "probability", "date" or "count"
+    kind: str  # "probability", "number", "date" or "count"
     label: str
     value: float | int | date
     group: str  # the element it belongs to, for grouping on the page
     source: str | None = None  # the key of sources behind the original value
-    high: int = 1  # for "count": the largest allowed value
+    # The range: "count" from `low` to `high`; a declared "number" or "date" (days since
+    # 1970-01-01) too; a fallback date has none, a probability is 0 to 1.
+    high: float = 1
+    low: float = 1
+    step: float = 0.01
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the control has a declared range (a declared parameter's)."""
+        return len(self.key) == 1
 
 
-def controls(scenario: Scenario) -> list[Control]:
-    """The inputs of `scenario` that a what-if may change, grouped by element."""
+# The documented default parameters file of a shipped scenario, in the `parameters` folder beside
+# the scenario's folder.
+DEFAULT_PARAMETERS = {"ilrs_baseline.yaml": "ilrs_judgements.yaml"}
+
+
+def default_parameters(scenario_file: str | os.PathLike[str]) -> Path | None:
+    """The parameters file a scenario's page uses when none is named, if it has one."""
+    name = DEFAULT_PARAMETERS.get(Path(scenario_file).name)
+    if name is None:
+        return None
+    found = Path(scenario_file).resolve().parent.parent / "parameters" / name
+    return found if found.is_file() else None
+
+
+def parameter_space(scenario: Scenario, parameters: str | os.PathLike[str] | bool
+                    ) -> ParameterSpace | None:
+    """The declared parameters a what-if of `scenario` offers: those of the file `parameters`,
+    of the documented default when True (None if the scenario has none), none when False.
+    ScenarioError (with file and line) when the file is wrong."""
+    if parameters is False:
+        return None
+    if parameters is True:
+        found = default_parameters(source_file(scenario))
+        if found is None:
+            return None
+        parameters = found
+    return load_parameters(parameters, scenario)
+
+
+def unwritable(space: ParameterSpace) -> list[str]:
+    """Declared parameters a YAML variant cannot express, so the page does not offer them: a
+    multiplier of a calibrated slip (`{reference_class: GROUP}` has no numbers to write)."""
+    data = space.scenario.resolved
+    return [p.path for p in space.parameters
+            if p.scale and any(_is_calibrated_slip(data, t) for t in p.targets)]
+
+
+def _step(low: float, high: float) -> float:
+    """About 10 to 100 steps over the range, at a round number."""
+    return float(10.0 ** (math.floor(math.log10(high - low)) - 1))
+
+
+def declared_controls(space: ParameterSpace) -> list[Control]:
+    """A control per declared parameter (in file order), starting at the scenario's own value
+    (1 for a multiplier; the middle of the range when its places differ), over the declared
+    range (widened to include the scenario's own value)."""
+    out: list[Control] = []
+    skip = set(unwritable(space))
+    where = os.path.basename(space.file)
+    for p in space.parameters:
+        if p.path in skip:
+            continue
+        current = space.current(p.path)
+        start = current if current is not None else (p.low + p.high) / 2
+        low, high = min(p.low, start), max(p.high, start)
+        scale, body = p.path.startswith("scale:"), p.path.removeprefix("scale:")
+        section, _, rest = body.partition(".")
+        # The card names the section; a multiplier says so.
+        label = ("scale: " if scale else "") + rest
+        common: dict[str, Any] = {"label": label, "group": f"declared: {section}",
+                  "source": f"{where}:{p.line}", "low": low, "high": high}
+        if p.kind == "whole":
+            out.append(Control((p.path,), "count", value=round(start), step=1, **common))
+        elif p.kind == "date":
+            day = date.fromordinal(round(start) + date(1970, 1, 1).toordinal())
+            out.append(Control((p.path,), "date", value=day, step=1, **common))
+        else:
+            out.append(Control((p.path,), "number", value=start, step=_step(low, high),
+                               **common))
+    return out
+
+
+def controls(scenario: Scenario, space: ParameterSpace | None = None) -> list[Control]:
+    """The inputs of `scenario` that a what-if may change, grouped by element: the declared
+    parameters of `space` when given, else the fallback set."""
+    if space is not None:
+        return declared_controls(space)
     out: list[Control] = []
     goal = scenario.goal
     at_least = _first_at_least(goal.requires)
@@ -120,20 +212,49 @@ def _plain(value: float | int | date) -> Any:
     return value
 
 
-def changed(scenario: Scenario, values: Mapping[Key, Any]) -> dict[Key, Any]:
-    """The values that differ from the scenario's own (rounded as they will be saved)."""
-    original = {c.key: _plain(c.value) for c in controls(scenario)}
+def changed(scenario: Scenario, values: Mapping[Key, Any],
+            space: ParameterSpace | None = None) -> dict[Key, Any]:
+    """The values that differ from the controls' start (rounded as they will be saved)."""
+    original = {c.key: _plain(c.value) for c in controls(scenario, space)}
     unknown = set(values) - set(original)
     if unknown:
         raise KeyError(f"not inputs of this scenario: {sorted(unknown)}")
     return {k: _plain(v) for k, v in values.items() if _plain(v) != original[k]}
 
 
+def _overlay(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """What a child file must write for `extends` to turn resolved data `old` into `new`:
+    changed keys of mappings merged key by key, and whole values where `extends` replaces
+    them whole (lists, and the scenario loader's atomic mappings such as distributions)."""
+    out: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        where = (*path, key)
+        if isinstance(value, dict) and isinstance(before, dict) and not _atomic(where):
+            out[key] = _overlay(before, value, where)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def declared_variant_data(space: ParameterSpace, changes: Mapping[Key, Any]) -> dict[str, Any]:
+    """The resolved values that ``space.apply`` changes for the (saved-form) `changes`."""
+    design: dict[str, float] = {}
+    for (path,), value in changes.items():
+        kind = space.parameter(path).kind
+        design[path] = (date_number(date.fromisoformat(value)) if kind == "date"
+                        else float(value))
+    assert space.scenario.resolved is not None
+    return _overlay(space.scenario.resolved, space.apply(design).resolved)
+
+
 def variant_yaml(scenario: Scenario, values: Mapping[Key, Any], target: str | os.PathLike[str],
-                 ) -> str:
+                 space: ParameterSpace | None = None) -> str:
     """YAML of the variant, to be stored at `target`: it `extends` the original (by a path
     relative to `target`'s folder) and sets only the changed values."""
-    changes = changed(scenario, values)
+    changes = changed(scenario, values, space)
     # Real paths: the system resolves `..` after following links, so the relative path must
     # be computed between the folders as they really are.
     parent = os.path.relpath(os.path.realpath(source_file(scenario)),
@@ -143,6 +264,9 @@ def variant_yaml(scenario: Scenario, values: Mapping[Key, Any], target: str | os
         data["scenario"] = f"{scenario.title} (what-if)"
         data["description"] = "What-if: " + "; ".join(
             f"{'.'.join(k)} {v}" for k, v in changes.items())
+    if space is not None and changes:
+        data.update(declared_variant_data(space, changes))
+        changes = {}
     for key, value in changes.items():
         if key == ("goal", "at_least"):
             assert scenario.resolved is not None
@@ -158,19 +282,20 @@ def variant_yaml(scenario: Scenario, values: Mapping[Key, Any], target: str | os
     return header + dump_yaml(data)
 
 
-def build_variant(scenario: Scenario, values: Mapping[Key, Any]) -> Scenario:
+def build_variant(scenario: Scenario, values: Mapping[Key, Any],
+                  space: ParameterSpace | None = None) -> Scenario:
     """The variant as ``load_scenario`` reads it from a file beside the original."""
     beside = os.path.join(os.path.dirname(os.path.abspath(source_file(scenario))), "what-if.yaml")
-    return parse_scenario(variant_yaml(scenario, values, beside), beside)
+    return parse_scenario(variant_yaml(scenario, values, beside, space), beside)
 
 
 def save_variant(scenario: Scenario, values: Mapping[Key, Any],
-                 target: str | os.PathLike[str]) -> Path:
+                 target: str | os.PathLike[str], space: ParameterSpace | None = None) -> Path:
     """Write the variant YAML to `target` (whole or not at all) and check that it loads."""
     out = Path(target)
     if out.is_dir():
         raise IsADirectoryError(f"{out}: is a folder, not a file")
-    text = variant_yaml(scenario, values, out)
+    text = variant_yaml(scenario, values, out, space)
     # The folder must exist for `extends` to resolve through it; one made here goes again if
     # the variant is refused (ScenarioError), so a refused variant leaves nothing behind.
     made = [p for p in (out.parent, *out.parent.parents) if not p.exists()]

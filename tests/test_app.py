@@ -17,14 +17,25 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sim import load_scenario, run
+from sim.app import css_class
+from sim.parameters import date_number
 from sim.scenario import ScenarioError
-from sim.whatif import build_variant, changed, controls, save_variant, variant_yaml
+from sim.whatif import (
+    build_variant,
+    changed,
+    controls,
+    parameter_space,
+    save_variant,
+    unwritable,
+    variant_yaml,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "ilrs_baseline.yaml"
@@ -33,6 +44,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TRIALS, SEED = 1000, 11
 LM9 = ("vehicles", "long_march_9", "reliability")
+JUDGEMENTS = ROOT / "parameters" / "ilrs_judgements.yaml"
+MODULES = ("activities.{ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.success",)  # one control, five values
+REBUILD = ("scale:activities.{ce7,ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.on_failure.rebuild",)
 
 
 # -- the variant logic ------------------------------------------------------------------------
@@ -96,15 +110,88 @@ def test_a_variant_that_does_not_validate_is_not_written(tmp_path: Path):
     assert "1.5" in variant_yaml(scenario, {LM9: 1.5}, target)
 
 
+# -- the declared parameters as controls -----------------------------------------------------
+def test_the_baseline_offers_its_declared_parameters_by_default():
+    scenario = load_scenario(BASELINE)
+    space = parameter_space(scenario, True)
+    assert space is not None and Path(space.file) == JUDGEMENTS
+    assert parameter_space(scenario, False) is None
+    assert parameter_space(load_scenario(ROOT / "scenarios/examples/quickstart.yaml"), True) \
+        is None  # no documented default: the fallback controls
+    # A calibrated slip's multiplier has no numbers a YAML variant could write.
+    assert unwritable(space) == ["scale:activities.{ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.slip"]
+    found = {c.key: c for c in controls(scenario, space)}
+    assert list(found) == [(p,) for p in space.names if p not in unwritable(space)]
+    lm9 = found[("vehicles.long_march_9.reliability",)]
+    assert (lm9.kind, lm9.value, lm9.low, lm9.high) == ("number", 0.8, 0.7, 0.85)
+    at_least = found[("goal.requires.all[3].at_least",)]
+    assert (at_least.kind, at_least.value, at_least.low, at_least.high) == ("count", 3, 3, 5)
+    planned = found[("activities.lm9_development.planned",)]
+    assert planned.kind == "date"
+    assert planned.value == scenario.activity("lm9_development").planned
+    # 2030-07 to 2032-07: partial dates are the middle of their month.
+    assert (planned.low, planned.high) == (date_number(date(2030, 7, 15)),
+                                           date_number(date(2032, 7, 15)))
+    assert found[REBUILD].value == 1.0  # a multiplier starts at 1: the scenario as it is
+    values = {k: c.value for k, c in found.items()}
+    assert changed(scenario, values, space) == {}
+    assert build_variant(scenario, values, space) == scenario
+
+
+def test_a_declared_variant_saves_the_values_apply_changed(tmp_path: Path):
+    """Wildcards and multipliers are written as the resolved values they changed, so the
+    saved file runs the very trials of ``ParameterSpace.apply``."""
+    scenario = load_scenario(BASELINE)
+    space = parameter_space(scenario, JUDGEMENTS)
+    assert space is not None
+    values = {MODULES: 0.75, REBUILD: 1.3, ("goal.requires.all[3].at_least",): 4,
+              ("activities.lm9_development.planned",): date(2030, 9, 15),
+              ("factors.china_pace.lognormal.p90",): 1.45}
+    target = tmp_path / "what-if" / "judged.yaml"
+    save_variant(scenario, values, target, space)
+    text = target.read_text()
+    assert "extends: " + os.path.relpath(BASELINE.resolve(), target.parent.resolve()) in text
+    assert "judgement:" in text and "slip" not in text.split("description:")[1]
+    loaded = load_scenario(target)
+    for ident in ("ilrs1", "ilrs2", "ilrs3", "ilrs4", "ilrs5"):
+        assert loaded.activity(ident).success == 0.75
+    expected = space.apply({MODULES[0]: 0.75, REBUILD[0]: 1.3,
+                            "goal.requires.all[3].at_least": 4,
+                            "activities.lm9_development.planned":
+                                date_number(date(2030, 9, 15)),
+                            "factors.china_pace.lognormal.p90": 1.45})
+    titles = ("scenario", "description")  # the variant's own, saying what changed
+    assert expected.resolved is not None and loaded.resolved is not None
+    assert {k: v for k, v in expected.resolved.items() if k not in titles} == \
+        {k: v for k, v in loaded.resolved.items() if k not in titles}
+    ours, theirs = (run(s, trials=400, seed=5, workers=1) for s in (loaded, expected))
+    assert np.array_equal(ours.goal_days, theirs.goal_days)
+    assert np.array_equal(ours.finish_days, theirs.finish_days)
+    assert loaded == build_variant(scenario, values, space)
+
+
+def test_app_refuses_a_bad_parameters_file_before_serving(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameters:\n  activities.ilrs1.success: {uniform: [0.5, 1.2]}\n")
+    done = subprocess.run([sys.executable, "-m", "sim", "app", str(BASELINE), "--parameters",
+                           str(bad), "--port", "0"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{bad}:2: parameters.activities.ilrs1.success: at 1.2 the "
+                                  "scenario is invalid"), done.stderr
+    assert "Traceback" not in done.stderr and "What-if page" not in done.stdout
+
+
 # -- the page in a browser ------------------------------------------------------------------
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """`ilrs app` on a free port; yields its address and always stops it."""
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`ilrs app` on a free port (with the options `request.param`, if any); yields its
+    address and always stops it."""
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "app", str(BASELINE), "--port", "0", "--trials",
-         str(TRIALS), "--seed", str(SEED)], stdout=subprocess.PIPE, stderr=log, text=True,
-        cwd=ROOT)
+         str(TRIALS), "--seed", str(SEED), *getattr(request, "param", ())],
+        stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
     try:
         address = None
         assert proc.stdout is not None
@@ -163,14 +250,15 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             assert answer.get_attribute("data-variant") == "original"
             original_met = int(answer.get_attribute("data-met") or -1)
 
-            # Long March 9 at 90% instead of 80%: ten steps of 0.01 with the arrow key.
-            handle = page.locator(".ctl-" + "-".join(LM9) + " .noUi-handle")
+            # The page offers the baseline's declared parameters; ILRS-1 to -5 succeeding 90%
+            # instead of 80% (one control, five values): ten steps of 0.01 with the arrow key.
+            handle = page.locator("." + css_class(MODULES) + " .noUi-handle")
             handle.focus()
 
             def moved_to(value: str) -> float:
                 began = time.perf_counter()
                 # Playwright's CSS reaches into the widgets' shadow roots.
-                page.locator(f"#probability[data-variant='{'.'.join(LM9)} {value}']").wait_for(
+                page.locator(f"#probability[data-variant='{MODULES[0]} {value}']").wait_for(
                     timeout=120_000)
                 return time.perf_counter() - began
 
@@ -189,7 +277,7 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             field.press("Enter")
             page.locator("button", has_text="Save variant").click()
             page.locator("#saved").wait_for(timeout=60_000)
-            page.locator(f"#drawn[data-variant='{'.'.join(LM9)} 0.9']").wait_for(timeout=60_000)
+            page.locator(f"#drawn[data-variant='{MODULES[0]} 0.9']").wait_for(timeout=60_000)
             shot = tmp_path / "whatif_page.png"
             page.evaluate("window.scrollTo(0, 0)")  # saving scrolled down to the button
             page.screenshot(path=str(shot))  # the top of the page: answer and figures
@@ -200,7 +288,8 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     if os.environ.get("ILRS_UPDATE_SCREENSHOT"):
         shutil.copy(shot, ROOT / "docs" / "figures" / "whatif_page.png")
 
-    assert "reliability: 0.9" in target.read_text()
+    saved = load_scenario(target)
+    assert all(saved.activity(f"ilrs{i}").success == 0.9 for i in range(1, 6))
     done = subprocess.run([sys.executable, "-m", "sim", "run", str(target), "--trials",
                            str(TRIALS), "--seed", str(SEED), "--workers", "1", "--json"],
                           capture_output=True, text=True, cwd=tmp_path)
@@ -209,6 +298,26 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
     assert summary["goal"]["probability"] * TRIALS == met  # the very same trials
     assert shown == f"{summary['goal']['probability']:.1%}"
     print(f"the answer changed {first_s:.2f} s after one key press")
+
+
+@pytest.mark.parametrize("server", [["--no-parameters"]], indirect=True)
+def test_the_fallback_controls_without_parameters(server: str):
+    """`--no-parameters`: the fallback set (here Long March 9's reliability), same answer."""
+    sync_playwright = _browser()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            answer = page.locator("#probability")
+            answer.wait_for(timeout=120_000)
+            met = int(answer.get_attribute("data-met") or -1)
+            page.locator("." + css_class(LM9) + " .noUi-handle").wait_for(timeout=60_000)
+            assert page.locator("." + css_class(MODULES)).count() == 0
+        finally:
+            browser.close()
+    expected = run(load_scenario(BASELINE), trials=TRIALS, seed=SEED, workers=1)
+    assert met == int(expected.met.sum())
 
 
 def test_app_refuses_bad_input_before_serving(tmp_path: Path):

@@ -32,3 +32,17 @@ def test_a_scenario_without_a_file_is_refused():
     text = QUICKSTART.read_text()
     with pytest.raises(ValueError, match="from a file"):
         WhatIf(parse_scenario(text), trials=100)
+
+
+def test_the_declared_parameters_as_widgets(tmp_path: Path):
+    baseline = load_scenario(QUICKSTART.parent.parent / "ilrs_baseline.yaml")
+    judged = WhatIf(baseline, trials=300, seed=4, parameters=True)  # its documented default
+    assert judged.space is not None
+    modules = ("activities.{ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.success",)
+    assert judged.controls[modules].value == 0.8
+    judged.controls[modules].value = 0.7
+    variant = build_variant(baseline, {**judged.values()}, judged.space)
+    assert all(variant.activity(f"ilrs{i}").success == 0.7 for i in range(1, 6))
+    assert judged.results.probability == run(variant, trials=300, seed=4).probability
+    saved = load_scenario(judged.save(tmp_path / "v.yaml"))
+    assert saved.activity("ilrs3").success == 0.7
