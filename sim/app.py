@@ -37,7 +37,6 @@ from .whatif import (
     figures,
     parameter_space,
     save_variant,
-    unwritable,
 )
 
 DEFAULT_PORT = 5006
@@ -155,14 +154,9 @@ class WhatIfPage:
                  in enumerate(groups.items())]
         self.controls.objects = cards
         if self.space is not None:
-            left_out = "".join(f"<li><code>{html.escape(p)}</code></li>"
-                               for p in unwritable(self.space))
             note = (f"<p style='font-size:12px'>The uncertain parameters declared in "
-                    f"<code>{html.escape(os.path.relpath(self.space.file))}</code>.")
-            if left_out:
-                note += (" Not offered, as a YAML variant cannot express them (a multiplier of "
-                         f"a calibrated slip):</p><ul style='font-size:12px'>{left_out}</ul>")
-            self.controls.objects = [pn.pane.HTML(note + "</p>"), *cards]
+                    f"<code>{html.escape(os.path.relpath(self.space.file))}</code>.</p>")
+            self.controls.objects = [pn.pane.HTML(note), *cards]
         assert self.scenario.path is not None
         path = Path(self.scenario.path)
         self.save_path.value = str(path.with_name(f"{path.stem}_whatif.yaml"))

@@ -17,6 +17,7 @@ MAX_ELEMENTS = 10_000  # activities, vehicles, risks, factors or sources, each
 MAX_ATTEMPTS = 100  # on_failure.attempts
 MAX_MAGNITUDE = 1e6  # any number of time units (a duration, slip, lag, window period...)
 MIN_WINDOW_DAYS = 0.01  # a window period of at least a hundredth of a day (15 minutes)
+MAX_SLIP_SCALE = 100.0  # a calibrated slip's `scale:` multiplier
 MAX_LOGNORMAL_RATIO = 1e3  # lognormal p90 / median: a spread beyond any schedule estimate
 FIRST_DATE = date(1900, 1, 1)  # dates a scenario may state
 LAST_INPUT_DATE = date(2999, 12, 31)

@@ -24,7 +24,6 @@ checks, so a variant is a new frozen value that is valid by the same rules as a 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import os
 import re
@@ -236,26 +235,21 @@ class ParameterSpace:
         """
         chosen = x if isinstance(x, Mapping) else dict(zip(self.names, x, strict=True))
         data = copy.deepcopy(self.scenario.resolved)
-        calibrated: dict[str, float] = {}  # activity id -> multiplier of its calibrated slip
         for path, number in chosen.items():
             p = self.parameter(path)
             for target in p.targets:
                 if p.scale and _is_calibrated_slip(data, target):
-                    calibrated[str(target[1])] = p.value(number)
+                    # A calibrated slip has no numbers of its own: its `scale:` multiplies
+                    # every draw (after the rule's conditioning on the time already elapsed).
+                    slip = dict(_get(data, target))
+                    slip["scale"] = slip.get("scale", 1.0) * p.value(number)
+                    _set(data, target, slip)
                 elif p.scale:
                     _set(data, target, scale_distribution(_get(data, target), p.value(number)))
                 else:
                     _set(data, target, p.written(number))
         # Named by the scenario's own file, against which its relative paths (slip_rules) resolve.
-        variant = scenario_from_data(data, self.scenario.path or "<scenario>")
-        for ident, factor in calibrated.items():
-            # A calibrated slip has no numbers in YAML: it is scaled as built, through the months
-            # per time unit its draws are divided by, so every draw is multiplied by `factor`
-            # (after the rule's conditioning on the time already elapsed).
-            slip: Any = variant.activity(ident).slip
-            variant = variant.replace_activity(ident, slip=dataclasses.replace(
-                slip, unit_months=slip.unit_months / factor))
-        return variant
+        return scenario_from_data(data, self.scenario.path or "<scenario>")
 
 
 def _number(value: Any, kind: str) -> float | None:

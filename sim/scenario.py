@@ -8,6 +8,7 @@ collected with its file, line and field path, and one :class:`ScenarioError` lis
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -21,7 +22,7 @@ from .calibration.rules import SlipRules, read_rules
 from .calibration.usage import reference_class_slip
 from .checks import Checker, T, show, suggest
 from .distributions import ZERO, AnyDistribution
-from .limits import MAX_ELEMENTS
+from .limits import MAX_ELEMENTS, MAX_SLIP_SCALE
 from .model import (
     Activity,
     Dependency,
@@ -324,8 +325,15 @@ class _Builder(Checker):
         """A distribution, or `{reference_class: GROUP}`: the calibrated slip for the lead."""
         if not (isinstance(value, dict) and "reference_class" in value):
             return self.distribution(value, path, "slip")
-        if set(value) != {"reference_class"}:
-            self.problem(path, "must be {reference_class: GROUP} alone, got " + show(value))
+        if not set(value) <= {"reference_class", "scale"}:
+            self.problem(path, "must be {reference_class: GROUP} with an optional scale: "
+                               "multiplier, got " + show(value))
+            return None
+        scale = value.get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, int | float) \
+                or not 0 < scale <= MAX_SLIP_SCALE:
+            self.problem(path + ("scale",), f"must be a number above 0 and at most "
+                                            f"{MAX_SLIP_SCALE:g}, got {show(scale)}")
             return None
         group = value["reference_class"]
         where = path + ("reference_class",)
@@ -342,11 +350,15 @@ class _Builder(Checker):
         if planned is None or self.as_of is None:
             return None  # reported elsewhere (needs planned; as_of is required)
         try:
-            return reference_class_slip(self.rules, group, planned, self.as_of, announced,
+            slip = reference_class_slip(self.rules, group, planned, self.as_of, announced,
                                         self.unit)
         except ValueError as exc:
             self.problem(path, str(exc))
             return None
+        # Every draw is multiplied by `scale` (after the rule's conditioning on the time already
+        # elapsed), through the months per time unit the draws are divided by.
+        return slip if scale == 1 else dataclasses.replace(
+            slip, unit_months=slip.unit_months / scale)
 
     def after(self, value: Any, path: Path) -> tuple[Dependency, ...] | None:
         """Predecessors: an id, or a list of ids and {id: x, lag: distribution} mappings."""

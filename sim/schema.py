@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .distributions import KINDS
-from .limits import MAX_ATTEMPTS
+from .limits import MAX_ATTEMPTS, MAX_SLIP_SCALE
 
 SCHEMA_ID = "https://ilrs-sim.invalid/scenario.schema.json"  # a name, not an address to fetch
 
@@ -254,7 +254,9 @@ def _fragment(key: Key, partial: bool) -> dict[str, Any]:
         "date": _DATE,
         "planned": {"anyOf": [_DATE, {"type": "string", "pattern": _PERIOD}]},
         "slip": {"anyOf": [{"$ref": "#/definitions/distribution"}, {
-            "type": "object", "properties": {"reference_class": {"type": "string"}},
+            "type": "object", "properties": {"reference_class": {"type": "string"},
+                                             "scale": {"type": "number", "exclusiveMinimum": 0,
+                                                       "maximum": MAX_SLIP_SCALE}},
             "required": ["reference_class"], "additionalProperties": False}]},
         "time_unit": {"enum": ["months", "days", "years"]},
         "confidence": {"enum": ["confirmed", "single-source", "uncertain"]},

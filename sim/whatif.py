@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from .engine import DEFAULT_ENGINE
 from .model import AtLeast, Requirement, Scenario
 from .montecarlo import run
-from .parameters import ParameterSpace, _is_calibrated_slip, date_number, load_parameters
+from .parameters import ParameterSpace, date_number, load_parameters
 from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
 from .scenario import ScenarioError, _atomic, load_scenario, parse_scenario
@@ -96,14 +96,6 @@ def parameter_space(scenario: Scenario, parameters: str | os.PathLike[str] | boo
     return load_parameters(parameters, scenario)
 
 
-def unwritable(space: ParameterSpace) -> list[str]:
-    """Declared parameters a YAML variant cannot express, so the page does not offer them: a
-    multiplier of a calibrated slip (`{reference_class: GROUP}` has no numbers to write)."""
-    data = space.scenario.resolved
-    return [p.path for p in space.parameters
-            if p.scale and any(_is_calibrated_slip(data, t) for t in p.targets)]
-
-
 def _step(low: float, high: float) -> float:
     """About 10 to 100 steps over the range, at a round number."""
     return float(10.0 ** (math.floor(math.log10(high - low)) - 1))
@@ -114,11 +106,8 @@ def declared_controls(space: ParameterSpace) -> list[Control]:
     (1 for a multiplier; the middle of the range when its places differ), over the declared
     range (widened to include the scenario's own value)."""
     out: list[Control] = []
-    skip = set(unwritable(space))
     where = os.path.basename(space.file)
     for p in space.parameters:
-        if p.path in skip:
-            continue
         current = space.current(p.path)
         start = current if current is not None else (p.low + p.high) / 2
         low, high = min(p.low, start), max(p.high, start)

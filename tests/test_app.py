@@ -33,7 +33,6 @@ from sim.whatif import (
     controls,
     parameter_space,
     save_variant,
-    unwritable,
     variant_yaml,
 )
 
@@ -47,6 +46,7 @@ LM9 = ("vehicles", "long_march_9", "reliability")
 JUDGEMENTS = ROOT / "parameters" / "ilrs_judgements.yaml"
 MODULES = ("activities.{ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.success",)  # one control, five values
 REBUILD = ("scale:activities.{ce7,ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.on_failure.rebuild",)
+SLIPS = ("scale:activities.{ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.slip",)  # calibrated slips
 
 
 # -- the variant logic ------------------------------------------------------------------------
@@ -118,10 +118,10 @@ def test_the_baseline_offers_its_declared_parameters_by_default():
     assert parameter_space(scenario, False) is None
     assert parameter_space(load_scenario(ROOT / "scenarios/examples/quickstart.yaml"), True) \
         is None  # no documented default: the fallback controls
-    # A calibrated slip's multiplier has no numbers a YAML variant could write.
-    assert unwritable(space) == ["scale:activities.{ce8,ilrs1,ilrs2,ilrs3,ilrs4,ilrs5}.slip"]
+    # Every declared parameter is offered, the calibrated slips' multiplier included (written
+    # as `scale:` beside `reference_class`).
     found = {c.key: c for c in controls(scenario, space)}
-    assert list(found) == [(p,) for p in space.names if p not in unwritable(space)]
+    assert list(found) == [(p,) for p in space.names]
     lm9 = found[("vehicles.long_march_9.reliability",)]
     assert (lm9.kind, lm9.value, lm9.low, lm9.high) == ("number", 0.8, 0.7, 0.85)
     at_least = found[("goal.requires.all[3].at_least",)]
@@ -144,18 +144,19 @@ def test_a_declared_variant_saves_the_values_apply_changed(tmp_path: Path):
     scenario = load_scenario(BASELINE)
     space = parameter_space(scenario, JUDGEMENTS)
     assert space is not None
-    values = {MODULES: 0.75, REBUILD: 1.3, ("goal.requires.all[3].at_least",): 4,
+    values = {MODULES: 0.75, REBUILD: 1.3, SLIPS: 1.2, ("goal.requires.all[3].at_least",): 4,
               ("activities.lm9_development.planned",): date(2030, 9, 15),
               ("factors.china_pace.lognormal.p90",): 1.45}
     target = tmp_path / "what-if" / "judged.yaml"
     save_variant(scenario, values, target, space)
     text = target.read_text()
     assert "extends: " + os.path.relpath(BASELINE.resolve(), target.parent.resolve()) in text
-    assert "judgement:" in text and "slip" not in text.split("description:")[1]
+    assert "judgement:" in text
+    assert text.count("scale: 1.2") == 6  # the calibrated slips' multiplier, as written
     loaded = load_scenario(target)
     for ident in ("ilrs1", "ilrs2", "ilrs3", "ilrs4", "ilrs5"):
         assert loaded.activity(ident).success == 0.75
-    expected = space.apply({MODULES[0]: 0.75, REBUILD[0]: 1.3,
+    expected = space.apply({MODULES[0]: 0.75, REBUILD[0]: 1.3, SLIPS[0]: 1.2,
                             "goal.requires.all[3].at_least": 4,
                             "activities.lm9_development.planned":
                                 date_number(date(2030, 9, 15)),

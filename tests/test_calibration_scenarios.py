@@ -111,6 +111,19 @@ def test_overdue_plan_is_never_ready_at_once(files: WriteFile) -> None:
     assert stats.kstest(u, "uniform").pvalue > 0.001
 
 
+@pytest.mark.parametrize("as_of", ["2026-04-13", "2030-01-01"])  # ahead of plan, and overdue
+def test_scale_multiplies_every_draw(files: WriteFile, as_of: str) -> None:
+    """`scale: k` multiplies each draw of the rule (conditioned on the time elapsed) by k."""
+    extra = "    announced: 2026-04-13\n"
+    base = load_scenario(files("a.yaml", scenario_text(as_of, extra=extra))).activity("ce8").slip
+    scaled = load_scenario(files("b.yaml", scenario_text(
+        as_of, extra=extra, slip="{reference_class: china, scale: 1.5}"))).activity("ce8").slip
+    assert isinstance(base, CalibratedSlip) and isinstance(scaled, CalibratedSlip)
+    drawn = base.sample(np.random.default_rng(SEED), 1000)
+    assert np.allclose(scaled.sample(np.random.default_rng(SEED), 1000), 1.5 * drawn,
+                       rtol=1e-12, atol=0)
+
+
 def test_period_planned_reads_as_the_reference_class_does(files: WriteFile) -> None:
     for text, expected in (("2026-H2", date(2026, 10, 1)), ("2027-Q1", date(2027, 2, 15)),
                            ("2033..2035", date(2034, 7, 2)), ("2029", date(2029, 7, 1))):
@@ -136,7 +149,11 @@ def test_the_same_from_python(files: WriteFile) -> None:
     (scenario_text(extra="    announced: 2027-01-01\n"), "activities.ce8.announced",
      "must be on or before as_of (2026-04-13), got 2027-01-01"),
     (scenario_text(slip="{reference_class: china, x: 1}"), "activities.ce8.slip",
-     "must be {reference_class: GROUP} alone"),
+     "must be {reference_class: GROUP} with an optional scale: multiplier, got"),
+    (scenario_text(slip="{reference_class: china, scale: 0}"), "activities.ce8.slip.scale",
+     "must be a number above 0 and at most 100, got 0"),
+    (scenario_text(slip="{reference_class: china, scale: true}"), "activities.ce8.slip.scale",
+     "must be a number above 0 and at most 100, got true"),
     (scenario_text(planned="2029-H3"), "activities.ce8.planned", "must be a date"),
 ])
 def test_bad_reference_class_uses(files: WriteFile, text: str, path: str,
