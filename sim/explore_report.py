@@ -5,11 +5,10 @@ folder only; nothing is re-run."""
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
-from typing import Any
 
 from .explore_output import read_folder
+from .report import templates
 
 FIGURES = (("sensitivity_probability.png", "What drives P(goal by deadline): first-order and "
             "total Sobol indices (or Morris mu*, or delta) with their 95% intervals."),
@@ -19,60 +18,39 @@ FIGURES = (("sensitivity_probability.png", "What drives P(goal by deadline): fir
            ("surface.png", "P(goal by deadline) over two parameters (mean over each cell)."))
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _figure(path: Path, caption: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{_e(path.stem)}" style="width: 650px" '
-            f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}</figcaption></figure>')
+def _figure(path: Path, caption: str) -> dict[str, str]:
+    return {"alt": path.stem, "caption": caption,
+            "data": base64.b64encode(path.read_bytes()).decode("ascii")}
 
 
 def explore_section(folder: str | Path) -> str:
-    """The HTML of the report's "Exploring the judgements" section, from `folder`."""
+    """The HTML of the report's "Exploring the judgements" section, from `folder`, rendered by
+    an autoescaped template (parameter paths and lever names are user text)."""
     folder = Path(folder)
     got = read_folder(folder)
     info, sens = got.summary, got.sensitivity
     rank = {"sobol": "ST", "morris": "mu_star", "lhs": "delta"}[info["design"]]
     rows = sens[sens["output"] == "probability"].sort_values(rank, ascending=False).head(10)
     value_cols = [c for c in rows.columns if c not in ("output", "parameter")]
-    table = _table(["parameter", *value_cols],
-                   [[r["parameter"], *(f"{r[c]:.3f}" for c in value_cols)]
-                    for _, r in rows.iterrows()])
-    parts = [
-        '<section id="explore"><h2 class="new-page">Exploring the judgements</h2>',
-        f"<p>{_e(info['design'].capitalize())} design over {len(info['parameters'])} "
-        f"parameters: {info['points']:,} variants of {info['trials']:,} trials each, seed "
-        f"{info['seed']} (common random numbers). P(goal by deadline) over the design: "
-        f"{info['probability']['min']:.1%} to {info['probability']['max']:.1%}.</p>",
-        "<h3>What the answer hinges on</h3>", table,
-    ]
+    ranking = {"headers": ["parameter", *value_cols],
+               "rows": [[r["parameter"], *(f"{r[c]:.3f}" for c in value_cols)]
+                        for _, r in rows.iterrows()]}
     prim = info["prim"]
-    if prim["coverage"] is None:
-        parts.append(f"<p>Scenario discovery: no point, or every point, has P(goal) at least "
-                     f"{prim['threshold']:.0%}, so there is no box.</p>")
-    else:
-        parts += [f"<h3>What has to go right: P(goal) ≥ {prim['threshold']:.0%}</h3>",
-                  f"<p>PRIM box: coverage {prim['coverage']:.0%}, density "
-                  f"{prim['density']:.0%}.</p>",
-                  _table(["parameter", "from", "to", "quasi-p"],
-                         [[k, str(lo), str(hi), f"{prim['qp'].get(k, float('nan')):.2g}"]
-                          for k, (lo, hi) in prim["limits"].items()])]
+    box = None if prim["coverage"] is None else {
+        "coverage": f"{prim['coverage']:.0%}", "density": f"{prim['density']:.0%}",
+        "headers": ["parameter", "from", "to", "quasi-p"],
+        "rows": [[k, str(lo), str(hi), f"{prim['qp'].get(k, float('nan')):.2g}"]
+                 for k, (lo, hi) in prim["limits"].items()]}
     lev = info.get("levers")
-    if lev:
-        verb = "reaches" if lev["reached"] else "does not reach; the best found gives"
-        parts += [f"<h3>Lever search: P(goal) ≥ {lev['target']:.0%}</h3>",
-                  f"<p>The smallest change found {verb} {lev['probability']:.1%} "
-                  f"(95% CI {lev['ci95'][0]:.1%} to {lev['ci95'][1]:.1%}).</p>",
-                  _table(["lever", "value"], [[k, str(v)] for k, v in lev["values"].items()])]
-    parts += [_figure(folder / name, caption) for name, caption in FIGURES
-              if (folder / name).exists()]
-    parts.append("</section>")
-    return "".join(parts)
+    levers = None if not lev else {
+        "target": f"{lev['target']:.0%}", "probability": f"{lev['probability']:.1%}",
+        "verb": "reaches" if lev["reached"] else "does not reach; the best found gives",
+        "low": f"{lev['ci95'][0]:.1%}", "high": f"{lev['ci95'][1]:.1%}",
+        "headers": ["lever", "value"], "rows": [[k, str(v)] for k, v in lev["values"].items()]}
+    return templates().get_template("explore.html").render(
+        design=info["design"].capitalize(), parameters=len(info["parameters"]),
+        points=f"{info['points']:,}", trials=f"{info['trials']:,}", seed=info["seed"],
+        p_min=f"{info['probability']['min']:.1%}", p_max=f"{info['probability']['max']:.1%}",
+        ranking=ranking, prim=box, threshold=f"{prim['threshold']:.0%}", levers=levers,
+        figures=[_figure(folder / name, caption) for name, caption in FIGURES
+                 if (folder / name).exists()])

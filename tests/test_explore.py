@@ -26,6 +26,7 @@ from sim.cli import main
 from sim.explore import OUTPUTS, censored, design_size, explore, lever_search, make_design
 from sim.explore_analysis import discover, sensitivity
 from sim.explore_output import read_folder, write_folder
+from sim.explore_report import explore_section
 from sim.parameters import Step, find, load_parameters, parse_parameters, parse_path
 from sim.yamlio import ScenarioError
 
@@ -392,3 +393,18 @@ def test_a_multiplier_on_calibrated_slips_of_one_reference_class() -> None:
     assert sp.apply([1.5]).activity("ilrs3").slip == baseline.activity("ilrs3").slip
     same = run(sp.apply([1.0]), trials=500, seed=2, workers=1)
     assert np.array_equal(same.goal_days, run(baseline, trials=500, seed=2, workers=1).goal_days)
+
+
+def test_the_report_section_escapes_user_text(tmp_path: Path) -> None:
+    """Lever names and values reach the page through the autoescaped template, not by hand."""
+    exp, sens = sobol_run("explore_max_plus", 256, 1)
+    write_folder(tmp_path / "x", exp, sens, discover(exp, 0.5), None, 0.5, 0.5)
+    summary = tmp_path / "x" / "summary.json"
+    info = json.loads(summary.read_text())
+    info["levers"] = {"target": 0.5, "reached": True, "probability": 0.51, "ci95": [0.5, 0.52],
+                      "values": {"<script>alert(1)</script>": "<b>2031</b>"}}
+    summary.write_text(json.dumps(info))
+    html = explore_section(tmp_path / "x")
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;2031&lt;/b&gt;" in html
+    assert html.startswith('<section id="explore">') and html.count("<figure>") >= 1
