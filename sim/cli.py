@@ -414,9 +414,10 @@ def format_report(results: Results, path: str) -> str:
     lo, hi = results.ci95
     pct = "  ".join(f"{k.upper()} {v.isoformat() if v else 'never'}"
                     for k, v in results.percentiles.items())
+    workers = f"{results.workers} worker" + ("" if results.workers == 1 else "s")
     lines = [
         f"Scenario        {s.title} ({path}; data as of {s.as_of.isoformat()})",
-        f"Trials          {results.trials:,}, seed {results.seed}, {results.workers} workers, "
+        f"Trials          {results.trials:,}, seed {results.seed}, {workers}, "
         f"{results.elapsed_s:.1f} s",
         f"Goal            {goal.name}, by {goal.deadline.isoformat()}",
         f"P(by deadline)  {results.probability:.1%}  (95% CI {lo:.1%} to {hi:.1%})",

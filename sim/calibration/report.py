@@ -79,7 +79,7 @@ class Backtest:
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    head = (f"{'':44} {'n':>3} {'miss':>4} {'50% in':>7} {'80% in':>7} {'below':>6} "
+    head = (f"{'':44} {'n':>3} {'missions':>8} {'50% in':>7} {'80% in':>7} {'below':>6} "
             f"{'above':>6} {'CRPS skill':>11} {'MAE ratio':>10}")
     lines = [head]
     for label, s in summary["scores"].items():
@@ -89,12 +89,12 @@ def format_table(summary: dict[str, Any]) -> str:
         def num(key: str, s: dict[str, Any] = s) -> str:
             return "-" if s[key] is None else f"{s[key]:.2f}"
 
-        lines.append(f"{label:44} {s['n']:>3} {s['missions']:>4} {pct('coverage50'):>7} "
+        lines.append(f"{label:44} {s['n']:>3} {s['missions']:>8} {pct('coverage50'):>7} "
                      f"{pct('coverage80'):>7} {pct('below80'):>6} {pct('above80'):>6} "
                      f"{num('crps_skill'):>11} {num('mae_ratio'):>10}")
         ci = s.get("ci95")
         if ci and label == "overall":
-            lines.append(f"{'  95% interval (mission bootstrap)':44} {'':>3} {'':>4} "
+            lines.append(f"{'  95% interval (mission bootstrap)':44} {'':>3} {'':>8} "
                          f"{_span(ci['coverage50'], True):>7} {_span(ci['coverage80'], True):>7} "
                          f"{'':>6} {'':>6} {_span(ci['crps_skill']):>11} "
                          f"{_span(ci['mae_ratio']):>10}")
