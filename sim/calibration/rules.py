@@ -7,6 +7,7 @@ group with `slip: {reference_class: GROUP}`. Reading checks every value and repo
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -114,6 +115,15 @@ def read_rules(path: str | os.PathLike[str], where: tuple[str, int | None] | Non
                      where[0] if where else None)
     if text is None:
         raise CalibrationError(problems)
+    return _parse_rules(text, file)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_rules(text: str, file: str) -> SlipRules:
+    """The rules in `text` (read from `file`). Cached on the text itself, so an edited file is
+    read again: every variant of an exploration names the same rules file, and parsing it
+    was most of the time of building a variant."""
+    problems: list[Problem] = []
     doc = read_document(text, file, problems)
     if doc is None:
         raise CalibrationError(problems)
