@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .engine import DEFAULT_ENGINE
+from .execution import ordered_map
 from .montecarlo import run
 from .parameters import ParameterSpace
 from .results import percentile_day, wilson_interval
@@ -80,6 +80,30 @@ def evaluate_point(space: ParameterSpace, trials: int, seed: int, engine: str,
     return results.probability, percentile_day(goal, 50), percentile_day(goal, 80)
 
 
+def evaluate_points(space: ParameterSpace, trials: int, seed: int, engine: str,
+                    xs: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
+    """:func:`evaluate_point` of each of `xs`: one task of many points, so that sending the
+    space to a worker and scheduling the task are paid once per task, not per point."""
+    return [evaluate_point(space, trials, seed, engine, x) for x in xs]
+
+
+def _points_job(state: tuple[ParameterSpace, int, int, str],
+                xs: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
+    return evaluate_points(*state, xs)
+
+
+# judgement: a point costs a few ms, so 64 make a task of a few tenths of a second: long beside a
+# Dask task's scheduling (about 1 ms) and short enough to spread the work evenly.
+POINTS_PER_TASK = 64
+
+
+def _tasks(rows: list[tuple[float, ...]], workers: int) -> list[list[tuple[float, ...]]]:
+    """The rows cut into consecutive tasks of at most POINTS_PER_TASK, and at least four tasks
+    per worker when there are enough points (so no worker waits long for the last one)."""
+    size = max(1, min(POINTS_PER_TASK, math.ceil(len(rows) / (4 * max(workers, 1)))))
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
 def evaluate(space: ParameterSpace, points: np.ndarray, trials: int, seed: int,
              workers: int = 1, executor: Executor | None = None,
              engine: str = DEFAULT_ENGINE) -> np.ndarray:
@@ -87,19 +111,25 @@ def evaluate(space: ParameterSpace, points: np.ndarray, trials: int, seed: int,
 
     With `executor` the points run there (e.g. on Dask); otherwise on `workers` local
     processes. Each point is a pure function of (space, x, trials, seed): same values anywhere,
-    and with either engine.
+    whatever the tasks the points are grouped in, and with either engine.
     """
-    task = partial(evaluate_point, space, trials, seed, engine)
     rows = [tuple(map(float, x)) for x in points]
+    state = (space, trials, seed, engine)
+    out: list[tuple[float, float, float]] = []
     if executor is not None:
-        out = list(executor.map(task, rows))
+        # The executor's workers are not known here: tasks sized as for a few of them.
+        task = partial(evaluate_points, space, trials, seed, engine)
+        for part in executor.map(task, _tasks(rows, 8)):
+            out.extend(part)
     elif workers <= 1 or len(rows) <= 1:
-        out = [task(x) for x in rows]
+        out = evaluate_points(space, trials, seed, engine, rows)
     else:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context(method)) as pool:
-            out = list(pool.map(task, rows, chunksize=max(1, len(rows) // (8 * workers))))
+        # The first point here: it loads the compiled engine before the workers are forked,
+        # so they inherit it instead of each loading it again.
+        out = evaluate_points(space, trials, seed, engine, rows[:1])
+        for part in ordered_map(_points_job, state, [(t,) for t in _tasks(rows[1:], workers)],
+                                workers):
+            out.extend(part)
     return np.array(out, dtype=float).reshape(len(rows), len(OUTPUTS))
 
 

@@ -408,3 +408,26 @@ def test_the_report_section_escapes_user_text(tmp_path: Path) -> None:
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;2031&lt;/b&gt;" in html
     assert html.startswith('<section id="explore">') and html.count("<figure>") >= 1
+
+
+def test_a_point_equals_a_plain_run_of_its_variant_read_from_yaml() -> None:
+    """The shortcuts in building and running a point (the rules file parsed once, the variant
+    sharing unchanged data with the baseline, points grouped in tasks over two processes)
+    change no output: each point equals run() of its variant written out as YAML and read back
+    like any file."""
+    from sim.explore import evaluate
+    from sim.results import percentile_day
+    from sim.scenario import parse_scenario, resolved_yaml
+
+    path = ROOT / "scenarios" / "ilrs_baseline.yaml"
+    baseline = load_scenario(path)
+    sp = load_parameters(ROOT / "parameters" / "ilrs_judgements.yaml", baseline)
+    points = make_design(sp, "lhs", 6, SEED)
+    outputs = evaluate(sp, points, 300, SEED, workers=2)
+    for x, got in zip(points, outputs, strict=True):
+        variant = parse_scenario(resolved_yaml(sp.apply(list(x))), str(path))
+        plain = run(variant, trials=300, seed=SEED, workers=1)
+        goal = plain.goal_days
+        assert tuple(got) == (plain.probability, percentile_day(goal, 50),
+                              percentile_day(goal, 80))
+    assert len(set(outputs[:, 0])) > 1  # the points differ
