@@ -308,7 +308,12 @@ class _Builder(Checker):
         except CalibrationError as err:
             self.problems.extend(err.problems)
             self.rules_failed = True
-        return value
+        if file != self.file and not os.path.isabs(value):
+            # Named by a parent in another folder: say it relative to this file, so that the
+            # resolved mapping, parsed again as this file (explore, the what-if page), finds it.
+            value = os.path.relpath(target, os.path.dirname(self.file) or os.curdir)
+            self.data["slip_rules"] = value
+        return str(value)
 
     def planned(self, value: Any, path: Path) -> date | None:
         """A date, or a period read as its reference date (`2026-H2`, `2027-Q3`, `2033..2035`),

@@ -130,8 +130,7 @@ def scenario_warnings(scenario: Scenario) -> list[Problem]:
     if doc is None:
         return []
     if scenario.slip_rules is not None:
-        file, _ = doc.where(("slip_rules",))
-        rules = read_rules(os.path.join(os.path.dirname(file), scenario.slip_rules))
+        rules = read_rules(os.path.join(os.path.dirname(scenario.path), scenario.slip_rules))
         found = slip_warnings(scenario, rules) + found
     out = []
     for path, message in found:
