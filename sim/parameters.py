@@ -17,8 +17,9 @@ makes the parameter a multiplier: every number of each distribution it reaches (
 uniform bounds, the three points, lognormal median and p90, empirical values) is multiplied by
 the drawn value, so the distribution is scaled as a whole.
 
-A design point is applied to the resolved data and the scenario is rebuilt by the loader's own
-checks, so a variant is a new frozen value that is valid by the same rules as a file.
+A design point is applied to the resolved data and the elements it changes are read again by the
+loader's own checks (the whole scenario's checks run again too), so a variant is a new frozen
+value that is valid by the same rules as a file, and equal to the scenario read from its data.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any
 from .checks import show, suggest
 from .dates import parse_date
 from .model import Scenario
-from .scenario import scenario_from_data
+from .scenario import scenario_with_changes
 from .yamlio import Path, Problem, ScenarioError, format_path, read_document, read_text
 
 # Fields whose values are whole numbers: a range over them draws whole numbers, ends included.
@@ -252,6 +253,7 @@ class ParameterSpace:
         # A deep copy of the whole tree was a quarter of the time of building a variant.
         data = dict(self.scenario.resolved or {})
         copied: set[Path] = {()}
+        changed: list[Path] = []
         for path, number in chosen.items():
             p = self.parameter(path)
             for target in p.targets:
@@ -266,8 +268,11 @@ class ParameterSpace:
                 else:
                     value = p.written(number)
                 _set_copying(data, target, value, copied)
-        # Named by the scenario's own file, against which its relative paths (slip_rules) resolve.
-        return scenario_from_data(data, self.scenario.path or "<scenario>")
+                changed.append(target)
+        # Only the elements holding a changed value are read again, by the loader's checks;
+        # named by the scenario's own file, against which its relative paths (slip_rules)
+        # resolve.
+        return scenario_with_changes(self.scenario, data, changed)
 
 
 def _number(value: Any, kind: str) -> float | None:

@@ -13,6 +13,7 @@ import fnmatch
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -482,3 +483,50 @@ def scenario_from_data(data: Any, file: str = "<variant>") -> Scenario:
     if builder.problems or scenario is None:
         raise ScenarioError(_in_file_order(builder.problems))
     return scenario
+
+
+def scenario_with_changes(base: Scenario, data: dict[str, Any],
+                          changed: Iterable[Path]) -> Scenario:
+    """What ``scenario_from_data(data, base.path)`` gives, element for element, where `data` is
+    `base.resolved` with the values at the `changed` paths replaced; faster, for the many
+    variants of an exploration.
+
+    Only the elements that hold a changed value (an activity, vehicle, risk or factor, or the
+    goal) are read again, by the loader's own checks; every other element is `base`'s, which
+    was read from the same values. The whole scenario's checks (references, dates, cycles) run
+    again, as for any new Scenario. A change outside the elements (as_of, the time unit, ...)
+    builds everything again. Problems name field paths but no line. `base` must be the
+    scenario its resolved data builds (as :func:`load_scenario` and this function make it).
+    """
+    file = base.path or "<variant>"
+    parts: dict[str, set[str]] = {key: set() for key in SECTIONS}
+    goal_changed = False
+    for path in changed:
+        if len(path) >= 2 and path[0] in SECTIONS and isinstance(path[1], str):
+            parts[str(path[0])].add(path[1])
+        elif path[:1] == ("goal",):
+            goal_changed = True
+        else:
+            return scenario_from_data(data, file)
+    builder = _Builder(data, lambda path: (file, None), file)
+    builder.as_of, builder.unit = base.as_of, base.time_unit
+    if "slip_rules" in data:  # the rules a calibrated slip is read with
+        builder.opt(data, "slip_rules", (), builder.slip_rules)
+    builder.raw = {kind: data.get(key) or {} for key, kind in SECTIONS.items()}
+    builder.raw["source"] = data.get("sources") or {}
+    sections: dict[str, Any] = {}
+    for key, idents in parts.items():
+        elements = list(getattr(base, key))
+        for i, element in enumerate(elements):
+            if element.id in idents:
+                elements[i] = getattr(builder, SECTIONS[key])(element.id, data[key][element.id],
+                                                              (key, element.id))
+        sections[key] = tuple(elements)
+    goal = builder.opt(data, "goal", (), builder.goal) if goal_changed else base.goal
+    builder.check_refs()
+    if not builder.problems and goal is not None:
+        try:
+            return dataclasses.replace(base, goal=goal, resolved=data, **sections)
+        except ModelError as err:  # the whole scenario's checks
+            builder.locate(err)
+    raise ScenarioError(_in_file_order(builder.problems))

@@ -216,6 +216,40 @@ def test_percentiles_never_reached_are_censored_at_the_latest_date() -> None:
     assert np.isnan(censored(np.array([np.inf, np.inf]))[0]).all()
 
 
+def test_a_variant_equals_the_scenario_read_from_its_data() -> None:
+    """A point rebuilds only the elements it changes; the variant must equal, element for
+    element, the scenario the loader reads from the variant's whole data, and refuse the same
+    bad values with the same problems."""
+    from sim.scenario import scenario_from_data, scenario_with_changes
+
+    baseline = load_scenario(ROOT / "scenarios" / "ilrs_baseline.yaml")
+    sp = load_parameters(ROOT / "parameters" / "ilrs_judgements.yaml", baseline)
+    for x in make_design(sp, "lhs", 40, SEED):
+        variant = sp.apply(list(x))
+        assert variant.resolved is not None
+        full = scenario_from_data(variant.resolved, str(baseline.path))
+        for key in ("activities", "vehicles", "factors", "risks", "goal", "as_of", "slip_rules",
+                    "path", "resolved", "time_unit", "title", "sources"):
+            assert getattr(variant, key) == getattr(full, key), key
+    # A change outside the elements builds everything again.
+    data = dict(baseline.resolved or {}, as_of="2026-11-30")
+    assert scenario_with_changes(baseline, data, [("as_of",)]).as_of == date(2026, 11, 30)
+    # Bad values: the same problems either way.
+    quick = load_scenario(QUICKSTART)
+    bad = parse_parameters("parameters:\n"
+                           "  vehicles.heavy.stand_down.triangular[0]: {uniform: [5, 10]}\n"
+                           "  vehicles.heavy.stand_down.triangular[1]: {uniform: [7, 14]}\n",
+                           quick, "p.yaml")
+    with pytest.raises(ScenarioError) as partial:
+        bad.apply([10.0, 7.0])
+    data = dict(quick.resolved or {})
+    data["vehicles"] = {**data["vehicles"], "heavy": {
+        **data["vehicles"]["heavy"], "stand_down": {"triangular": [10.0, 7.0, 24]}}}
+    with pytest.raises(ScenarioError) as whole:
+        scenario_from_data(data, str(quick.path))
+    assert partial.value.problems == whole.value.problems
+
+
 def test_design_sizes_and_common_random_numbers() -> None:
     sp = space("explore_product")
     assert design_size("sobol", 8, 3) == 64 == len(make_design(sp, "sobol", 8, 1))
