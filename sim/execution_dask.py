@@ -13,6 +13,7 @@ A real cluster is started with Dask's own commands (``dask scheduler`` on one ma
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -29,8 +30,13 @@ def dask_executor(scheduler: str | None = None, workers: int = 2) -> Iterator[Ex
             yield client.get_executor()
         return
     # Workers that lose the scheduler while the cluster shuts down log an error: not ours to show.
-    with LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    ) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+    # Without a dashboard the scheduler still serves HTTP (health, metrics) on port 8787, and
+    # warns when another cluster holds that port before taking another: not ours to show either.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client.get_executor()
