@@ -105,7 +105,7 @@ def _draw_arrays(draws: BlockDraws) -> tuple[Any, ...]:
 
 def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
     """Every trial of one block; the same arrays as the SimPy engine gives."""
-    n, n_act, n_veh = draws.size, len(plan.activities), len(plan.vehicles)
+    n, n_act = draws.size, len(plan.activities)
     out = BlockOutcome.empty(n, n_act)
     outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
             out.waited_for)
@@ -115,10 +115,28 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
         sweep_trials(order, P[0], P[1], P[6], P[7], P[8], P[9], P[10], P[11], P[12],
                      D[0], D[1], D[2], D[3], D[5], D[6], outs, n)
         return out
+    run_trials(_plan_arrays(plan), _draw_arrays(draws), _state(plan), outs, n)
+    return out
+
+
+def loop_counts(plan: Plan, draws: BlockDraws) -> np.ndarray:
+    """What the event loop did over a block: events scheduled, tasks run, settles (for the
+    profile in bench/kernel_profile.py)."""
+    out = BlockOutcome.empty(draws.size, len(plan.activities))
+    outs = (out.finish, out.first_ready, out.ready, out.start, out.attempts, out.driver,
+            out.waited_for)
+    state = _state(plan)
+    run_trials(_plan_arrays(plan), _draw_arrays(draws), state, outs, draws.size)
+    counts: np.ndarray = state[0][5:8].copy()
+    return counts
+
+
+def _state(plan: Plan) -> tuple[Any, ...]:
+    """Scratch state, in the order kernel.run_trials unpacks it; reset there per trial."""
+    n_act, n_veh = len(plan.activities), len(plan.vehicles)
     events, per_vehicle, requests, waiters = _capacities(plan)
     tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
-    # Scratch state, in the order kernel.run_trials unpacks it; reset there per trial.
-    state = (
+    return (
         np.zeros(8, np.int64),  # cnt: counters
         np.zeros((events, 3)), np.zeros((events, 5), np.int64),  # ev_f, ev_i: the events
         np.zeros(events, np.int64),  # heap: the event queue, event ids
@@ -134,5 +152,3 @@ def run_block(plan: Plan, draws: BlockDraws) -> BlockOutcome:
         np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
         np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits
     )
-    run_trials(_plan_arrays(plan), _draw_arrays(draws), state, outs, n)
-    return out

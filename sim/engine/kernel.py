@@ -102,7 +102,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
 
     for i in range(n):
         # -- _Trial.__init__ and Dispatcher.__init__
-        cnt[:] = 0
+        cnt[5] += cnt[0]  # counters 5-7 add up over the block: events, tasks, settles
+        cnt[:5] = 0
         now = 0.0
         for a in range(n_act):
             waiting[a] = pred_ptr[a + 1] - pred_ptr[a]
@@ -149,6 +150,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                               ev_f[e, 1], ev_f[e, 2])
                 continue
             sp -= 1
+            cnt[6] += 1
             task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
             x, y = tk_f[sp, 0], tk_f[sp, 1]
 
@@ -236,6 +238,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
 
             elif task == T_SETTLE:
+                cnt[7] += 1
                 for k in range(cnt[3]):  # self._settles.discard(now)
                     if settles[k] == now:
                         cnt[3] -= 1
@@ -384,3 +387,4 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             free_at[u] = INF
                             if qn[u] > 0:
                                 _settle_at(cnt, settles, ev_f, ev_i, heap, now, now)
+    cnt[5] += cnt[0]
