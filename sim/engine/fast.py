@@ -138,8 +138,8 @@ def _state(plan: Plan) -> tuple[Any, ...]:
     tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
     return (
         np.zeros(8, np.int64),  # cnt: counters
-        np.zeros((events, 3)), np.zeros((events, 5), np.int64),  # ev_f, ev_i: the events
-        np.zeros(events, np.int64),  # heap: the event queue, event ids
+        np.zeros((events, 2)), np.zeros((events, 4), np.int64),  # ev_f, ev_i: the events
+        np.zeros(events), np.zeros(events, np.int64),  # h_t, h_k: the event queue
         np.zeros((tasks, 2)), np.zeros((tasks, 4), np.int64),  # tk_f, tk_i: the task stack
         np.zeros(n_act, np.int64), np.zeros(n_act),  # waiting, cancelled_at
         np.zeros(n_act, np.bool_), np.zeros(n_act, np.bool_),  # over, fin_made

@@ -11,64 +11,76 @@ from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["before", "borrowed", "pop", "push", "q_less", "q_pop", "q_push", "schedule"]
+__all__ = ["borrowed", "pop", "push", "q_less", "q_pop", "q_push", "schedule"]
+
+
+# An event's key in the queue: its priority above its insertion order (the event's id), so
+# one integer comparison orders two events of the same time as SimPy does.
+KEY_BITS = 40
+KEY_MASK = (1 << KEY_BITS) - 1
 
 
 @njit(cache=True)
-def before(ev_f: Any, ev_i: Any, e: int, f: int) -> bool:
-    """Event e is popped before event f: (time, priority, insertion order)."""
-    if ev_f[e, 0] != ev_f[f, 0]:
-        return bool(ev_f[e, 0] < ev_f[f, 0])
-    if ev_i[e, 0] != ev_i[f, 0]:
-        return bool(ev_i[e, 0] < ev_i[f, 0])
-    return e < f
+def schedule(cnt: Any, ev_f: Any, ev_i: Any, h_t: Any, h_k: Any, now: float, delay: float,
+             prio: int, kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
+    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay.
 
-
-@njit(cache=True)
-def schedule(cnt: Any, ev_f: Any, ev_i: Any, heap: Any, now: float, delay: float, prio: int,
-             kind: int, a: int, att: int, v: int, x: float, y: float) -> None:
-    """SimPy's env.schedule(event, priority, delay): the event fires at now + delay."""
+    The queue holds each event's time and key inline (h_t, h_k), so ordering reads nothing
+    else; what the event does is in ev_f / ev_i, at its id."""
     e = cnt[0]
-    if e >= len(heap):
+    if e >= len(ev_i):
         raise RuntimeError("compiled engine: more events than planned for")
     cnt[0] += 1
-    ev_f[e, 0] = now + delay
-    ev_f[e, 1] = x
-    ev_f[e, 2] = y
-    ev_i[e, 0] = prio
-    ev_i[e, 1] = kind
-    ev_i[e, 2] = a
-    ev_i[e, 3] = att
-    ev_i[e, 4] = v
+    ev_f[e, 0] = x
+    ev_f[e, 1] = y
+    ev_i[e, 0] = kind
+    ev_i[e, 1] = a
+    ev_i[e, 2] = att
+    ev_i[e, 3] = v
+    t = now + delay
+    key = (prio << KEY_BITS) | e
     k = cnt[1]
     cnt[1] += 1
-    heap[k] = e
-    while k > 0:
-        parent = (k - 1) // 2
-        if not before(ev_f, ev_i, heap[k], heap[parent]):
+    while k > 0:  # sift the hole up
+        parent = (k - 1) >> 1
+        pt, pk = h_t[parent], h_k[parent]
+        if t < pt or (t == pt and key < pk):
+            h_t[k] = pt
+            h_k[k] = pk
+            k = parent
+        else:
             break
-        heap[k], heap[parent] = heap[parent], heap[k]
-        k = parent
+    h_t[k] = t
+    h_k[k] = key
 
 
 @njit(cache=True)
-def pop(cnt: Any, ev_f: Any, ev_i: Any, heap: Any) -> int:
-    top = heap[0]
+def pop(cnt: Any, h_t: Any, h_k: Any) -> tuple[float, int]:
+    """The next event: its time and id."""
+    top_t, top_e = h_t[0], h_k[0] & KEY_MASK
     cnt[1] -= 1
     size = cnt[1]
-    heap[0] = heap[size]
+    t, key = h_t[size], h_k[size]
     k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
+    while True:  # sift the hole down
+        c = 2 * k + 1
+        if c >= size:
             break
-        if child + 1 < size and before(ev_f, ev_i, heap[child + 1], heap[child]):
-            child += 1
-        if not before(ev_f, ev_i, heap[child], heap[k]):
+        ct, ck = h_t[c], h_k[c]
+        if c + 1 < size:
+            dt, dk = h_t[c + 1], h_k[c + 1]
+            if dt < ct or (dt == ct and dk < ck):
+                c += 1
+                ct, ck = dt, dk
+        if ct < t or (ct == t and ck < key):
+            h_t[k] = ct
+            h_k[k] = ck
+            k = c
+        else:
             break
-        heap[k], heap[child] = heap[child], heap[k]
-        k = child
-    return int(top)
+    h_t[k] = t
+    h_k[k] = key
+    return top_t, top_e
 
 
 @njit(cache=True)

@@ -60,7 +60,7 @@ T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting laun
 
 
 @njit(cache=True)
-def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: float,
+def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, h_t: Any, h_k: Any, now: float,
                t: float) -> None:
     """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`)."""
     t = now + (t - now)
@@ -69,7 +69,7 @@ def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: flo
             return
     settles[cnt[3]] = t
     cnt[3] += 1
-    schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
+    schedule(cnt, ev_f, ev_i, h_t, h_k, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
              0.0)
 
 
@@ -93,7 +93,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
      vafter_ptr, vafter_idx, rc_ptr, rc_idx) = borrowed(P)
     (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
      stand_down) = borrowed(D)
-    (cnt, ev_f, ev_i, heap, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
+    (cnt, ev_f, ev_i, h_t, h_k, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
      w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
      settles, zero_hits) = borrowed(S)
     (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
@@ -123,7 +123,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
         for r in range(n_risk):
             t = risk_time[r, i]
             if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
-                schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
+                schedule(cnt, ev_f, ev_i, h_t, h_k, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
                          0.0, 0.0)
         for a in range(n_act):
             if is_done[a]:
@@ -140,14 +140,13 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
             if sp == 0:  # nothing left to do at once: the next event (env.step)
                 if cnt[1] == 0:
                     break
-                e = pop(cnt, ev_f, ev_i, heap)
-                now = ev_f[e, 0]
-                kind = ev_i[e, 1]
+                now, e = pop(cnt, h_t, h_k)
+                kind = ev_i[e, 0]
                 if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
-                    sp = push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
+                    sp = push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 1]], -1, -1, 0.0, 0.0)
                 else:
-                    sp = push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
-                              ev_f[e, 1], ev_f[e, 2])
+                    sp = push(tk_f, tk_i, sp, kind, ev_i[e, 1], ev_i[e, 2], ev_i[e, 3],
+                              ev_f[e, 0], ev_f[e, 1])
                 continue
             sp -= 1
             cnt[6] += 1
@@ -182,7 +181,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 wait = end - now
                 if 0.0 > wait:  # max(end - now, 0.0), as Python's max picks
                     wait = 0.0
-                schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
+                schedule(cnt, ev_f, ev_i, h_t, h_k, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
                          attempt, -1, ready, start)
 
             elif task == T_WORK_ENDS:
@@ -203,7 +202,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 o_finish[i, a] = now
                 over[a] = True
                 if fin_made[a]:  # ev.succeed(): the waiting launches are called back
-                    schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
+                    schedule(cnt, ev_f, ev_i, h_t, h_k, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
                              -1, -1, 0.0, 0.0)
                 hits = 0
                 for k in range(succ_ptr[a], succ_ptr[a + 1]):
@@ -234,8 +233,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     u = av_idx[k]
                     q_push(q, qn, r_i, r_at, planned, u, rid)
                     if holder[u] >= 0 and at < free_at[u] < INF:
-                        _settle_at(cnt, settles, ev_f, ev_i, heap, now, free_at[u])
-                _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
+                        _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, free_at[u])
+                _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, at)
 
             elif task == T_SETTLE:
                 cnt[7] += 1
@@ -331,13 +330,13 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 when = now + (when - now)
                 free_at[v] = when
                 if qn[v] > 0:
-                    _settle_at(cnt, settles, ev_f, ev_i, heap, now, when)
+                    _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, when)
                 if launch_u[a, attempt, i] >= reliability[v]:
                     kind, when = T_LAUNCH_FAILS, launch
                 else:
                     kind, when = T_MISSION_ENDS, launch + duration[a, attempt, i]
                 if when > now:  # _Trial.after
-                    schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
+                    schedule(cnt, ev_f, ev_i, h_t, h_k, now, when - now, PRIORITY_EVENT, kind, a,
                              attempt, v, launch, 0.0)
                 else:
                     sp = push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
@@ -386,5 +385,5 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             holder[u] = -1
                             free_at[u] = INF
                             if qn[u] > 0:
-                                _settle_at(cnt, settles, ev_f, ev_i, heap, now, now)
+                                _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, now)
     cnt[5] += cnt[0]
