@@ -136,22 +136,27 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
             if not is_done[a] and waiting[a] == 0:
                 sp = push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
 
+        # The task to run next is held in (task, a, attempt, v, x, y). A task whose last act
+        # is to call another (a push that would be popped at once) sets them and `tail`
+        # instead: the same order, without the round trip through the stack.
+        task, a, attempt, v, x, y = -1, -1, -1, -1, 0.0, 0.0
+        tail = False
         while True:
-            if sp == 0:  # nothing left to do at once: the next event (env.step)
+            if tail:
+                tail = False
+            elif sp > 0:
+                sp -= 1
+                task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
+                x, y = tk_f[sp, 0], tk_f[sp, 1]
+            else:  # nothing left to do at once: the next event (env.step)
                 if cnt[1] == 0:
                     break
                 now, e = pop(cnt, h_t, h_k)
-                kind = ev_i[e, 0]
-                if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
-                    sp = push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 1]], -1, -1, 0.0, 0.0)
-                else:
-                    sp = push(tk_f, tk_i, sp, kind, ev_i[e, 1], ev_i[e, 2], ev_i[e, 3],
-                              ev_f[e, 0], ev_f[e, 1])
-                continue
-            sp -= 1
+                task, a, attempt, v = ev_i[e, 0], ev_i[e, 1], ev_i[e, 2], ev_i[e, 3]
+                x, y = ev_f[e, 0], ev_f[e, 1]
+                if task == T_FINISHED:  # its callbacks: the launches waiting, in order
+                    task, a = T_WAITER, w_head[a]
             cnt[6] += 1
-            task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
-            x, y = tk_f[sp, 0], tk_f[sp, 1]
 
             if task == T_START:
                 if cancelled_at[a] < INF or attempts[a] == 0:  # cancelled, or lost
@@ -169,8 +174,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 o_driver[i, a] = driver
                 ready = ready + delay[a, i]
                 o_first_ready[i, a] = ready
-                kind = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
-                sp = push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
+                task = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
+                attempt, v, x, tail = 0, -1, ready, True
 
             elif task == T_WORK:
                 ready = x
@@ -191,10 +196,10 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 if cancelled_at[a] < INF:
                     continue
                 if success_u[a, attempt, i] < success[a]:
-                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                    task, tail = T_FINISH, True
                 elif attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
-                              now + rebuild[a, attempt, i], 0.0)
+                    task, x, attempt, tail = (T_WORK, now + rebuild[a, attempt, i], attempt + 1,
+                                              True)
                 else:
                     over[a] = True
 
@@ -211,8 +216,10 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     if waiting[s] == 0:
                         zero_hits[hits] = s
                         hits += 1
-                for k in range(hits - 1, -1, -1):
+                for k in range(hits - 1, 0, -1):
                     sp = push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
+                if hits > 0:
+                    task, a, tail = T_START, zero_hits[0], True
 
             elif task == T_LAUNCH:
                 ready = x
@@ -243,7 +250,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                         cnt[3] -= 1
                         settles[k] = settles[cnt[3]]
                         break
-                sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                task, tail = T_SETTLE_PASS, True
 
             elif task == T_SETTLE_PASS:
                 late = now + EPS
@@ -274,7 +281,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 q_pop(q, qn, r_i, r_at, planned, chosen)
                 holder[chosen] = b
                 sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
-                sp = push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
+                task, a, attempt, v, x, tail = T_HOLDING, b, b_attempt, chosen, now, True
 
             elif task == T_WAITER:
                 w = a
@@ -282,8 +289,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     continue
                 if w_i[w, 3] >= 0:
                     sp = push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
-                sp = push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
-                          0.0)
+                task, a, attempt, v, x, tail = (T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2],
+                                                w_t[w], True)
 
             elif task == T_HOLDING:
                 granted = x
@@ -339,7 +346,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     schedule(cnt, ev_f, ev_i, h_t, h_k, now, when - now, PRIORITY_EVENT, kind, a,
                              attempt, v, launch, 0.0)
                 else:
-                    sp = push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
+                    task, x, tail = kind, launch, True
 
             elif task == T_LAUNCH_FAILS:
                 if cancelled_at[a] < INF:
@@ -348,7 +355,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 k = failures[v]
                 failures[v] += 1
                 grounded[v] = now + stand_down[v, k, i]
-                sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                task, tail = T_NEXT_ATTEMPT, True
 
             elif task == T_MISSION_ENDS:
                 launch = x
@@ -357,14 +364,14 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 if cancelled_at[a] < INF:
                     continue
                 if success_u[a, attempt, i] < success[a]:
-                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                    task, tail = T_FINISH, True
                 else:
-                    sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                    task, tail = T_NEXT_ATTEMPT, True
 
             elif task == T_NEXT_ATTEMPT:
                 if attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
-                              now + rebuild[a, attempt, i], 0.0)
+                    task, x, attempt, tail = (T_LAUNCH, now + rebuild[a, attempt, i],
+                                              attempt + 1, True)
                 else:
                     over[a] = True
 
