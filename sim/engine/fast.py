@@ -127,8 +127,8 @@ def loop_counts(plan: Plan, draws: BlockDraws) -> np.ndarray:
             out.waited_for)
     state = _state(plan)
     run_trials(_plan_arrays(plan), _draw_arrays(draws), state, outs, draws.size)
-    counts: np.ndarray = state[0][5:8].copy()
-    return counts
+    cnt = state[0]
+    return np.array([cnt[7] + cnt[9], cnt[8], cnt[9]])
 
 
 def _state(plan: Plan) -> tuple[Any, ...]:
@@ -137,7 +137,7 @@ def _state(plan: Plan) -> tuple[Any, ...]:
     events, per_vehicle, requests, waiters = _capacities(plan)
     tasks = events + 8 * (n_act + waiters) + 64  # pending tasks: siblings of a few frames
     return (
-        np.zeros(8, np.int64),  # cnt: counters
+        np.zeros(10, np.int64),  # cnt: counters
         np.zeros((events, 2)), np.zeros((events, 4), np.int64),  # ev_f, ev_i: the events
         np.zeros(events), np.zeros(events, np.int64),  # h_t, h_k: the event queue
         np.zeros((tasks, 2)), np.zeros((tasks, 4), np.int64),  # tk_f, tk_i: the task stack
@@ -151,4 +151,5 @@ def _state(plan: Plan) -> tuple[Any, ...]:
         np.zeros(requests, np.bool_), np.zeros(n_act, np.int64),  # pending, request_of
         np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
         np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits
+        np.zeros(events),  # s_fire: when the pending settles fire
     )

@@ -28,7 +28,6 @@ from ..blocks import (
     DRIVER_PLANNED,
     EPS,
     PRIORITY_EVENT,
-    PRIORITY_GRANT,
     PRIORITY_RISK,
 )
 from .heaps import borrowed, pop, push, q_less, q_pop, q_push, schedule
@@ -56,21 +55,26 @@ T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting laun
 
 
 # --- compiled helpers (the queues and the task stack are in .heaps) ---------------------
-# Counters in cnt: 0 events scheduled, 1 queue size, 2 requests made, 3 settle times, 4 waiters.
+# Counters in cnt, per trial: 0 events scheduled, 1 queue size, 2 requests made, 3 settle
+# times, 4 waiters, 5 settles scheduled; over the block (for bench/kernel_profile.py): 7 events,
+# 8 tasks, 9 settles.
 
 
 @njit(cache=True)
-def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, h_t: Any, h_k: Any, now: float,
-               t: float) -> None:
-    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`)."""
+def _settle_at(cnt: Any, settles: Any, s_fire: Any, now: float, t: float) -> None:
+    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`).
+
+    Settles are the only events of PRIORITY_GRANT, so they are kept out of the event queue, in
+    `s_fire` (their firing times, `schedule`'s now + delay): at one time every other event
+    comes first, and the pending ones (a handful) are scanned for the earliest."""
     t = now + (t - now)
     for k in range(cnt[3]):
         if settles[k] == t:
             return
     settles[cnt[3]] = t
     cnt[3] += 1
-    schedule(cnt, ev_f, ev_i, h_t, h_k, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
-             0.0)
+    s_fire[cnt[5]] = now + (t - now)
+    cnt[5] += 1
 
 
 @njit(cache=True)
@@ -95,15 +99,15 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
      stand_down) = borrowed(D)
     (cnt, ev_f, ev_i, h_t, h_k, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
      w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
-     settles, zero_hits) = borrowed(S)
+     settles, zero_hits, s_fire) = borrowed(S)
     (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
      o_waited_for) = borrowed(R)
     n_act, n_veh, n_risk = len(pred_ptr) - 1, len(holder), len(rc_ptr) - 1
 
     for i in range(n):
         # -- _Trial.__init__ and Dispatcher.__init__
-        cnt[5] += cnt[0]  # counters 5-7 add up over the block: events, tasks, settles
-        cnt[:5] = 0
+        cnt[7] += cnt[0]
+        cnt[:6] = 0
         now = 0.0
         for a in range(n_act):
             waiting[a] = pred_ptr[a + 1] - pred_ptr[a]
@@ -149,14 +153,23 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
                 x, y = tk_f[sp, 0], tk_f[sp, 1]
             else:  # nothing left to do at once: the next event (env.step)
-                if cnt[1] == 0:
+                first_settle, settle_at = -1, INF
+                for k in range(cnt[5]):
+                    if first_settle < 0 or s_fire[k] < settle_at:
+                        first_settle, settle_at = k, s_fire[k]
+                if cnt[1] > 0 and (first_settle < 0 or h_t[0] <= settle_at):
+                    now, e = pop(cnt, h_t, h_k)
+                    task, a, attempt, v = ev_i[e, 0], ev_i[e, 1], ev_i[e, 2], ev_i[e, 3]
+                    x, y = ev_f[e, 0], ev_f[e, 1]
+                    if task == T_FINISHED:  # its callbacks: the launches waiting, in order
+                        task, a = T_WAITER, w_head[a]
+                elif first_settle >= 0:
+                    now, task = settle_at, T_SETTLE
+                    cnt[5] -= 1
+                    s_fire[first_settle] = s_fire[cnt[5]]
+                else:
                     break
-                now, e = pop(cnt, h_t, h_k)
-                task, a, attempt, v = ev_i[e, 0], ev_i[e, 1], ev_i[e, 2], ev_i[e, 3]
-                x, y = ev_f[e, 0], ev_f[e, 1]
-                if task == T_FINISHED:  # its callbacks: the launches waiting, in order
-                    task, a = T_WAITER, w_head[a]
-            cnt[6] += 1
+            cnt[8] += 1
 
             if task == T_START:
                 if cancelled_at[a] < INF or attempts[a] == 0:  # cancelled, or lost
@@ -240,11 +253,11 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     u = av_idx[k]
                     q_push(q, qn, r_i, r_at, planned, u, rid)
                     if holder[u] >= 0 and at < free_at[u] < INF:
-                        _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, free_at[u])
-                _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, at)
+                        _settle_at(cnt, settles, s_fire, now, free_at[u])
+                _settle_at(cnt, settles, s_fire, now, at)
 
             elif task == T_SETTLE:
-                cnt[7] += 1
+                cnt[9] += 1
                 for k in range(cnt[3]):  # self._settles.discard(now)
                     if settles[k] == now:
                         cnt[3] -= 1
@@ -337,7 +350,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 when = now + (when - now)
                 free_at[v] = when
                 if qn[v] > 0:
-                    _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, when)
+                    _settle_at(cnt, settles, s_fire, now, when)
                 if launch_u[a, attempt, i] >= reliability[v]:
                     kind, when = T_LAUNCH_FAILS, launch
                 else:
@@ -392,5 +405,5 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             holder[u] = -1
                             free_at[u] = INF
                             if qn[u] > 0:
-                                _settle_at(cnt, settles, ev_f, ev_i, h_t, h_k, now, now)
-    cnt[5] += cnt[0]
+                                _settle_at(cnt, settles, s_fire, now, now)
+    cnt[7] += cnt[0]
