@@ -175,15 +175,18 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 if cancelled_at[a] < INF or attempts[a] == 0:  # cancelled, or lost
                     continue
                 # first_ready: the latest of as_of, planned + slip, predecessors + lags
-                ready, driver = 0.0, DRIVER_AS_OF
+                # (selects, not branches: which one is later is a coin toss the CPU cannot
+                # predict, and a mispredicted branch costs more than the whole comparison)
                 floor = ready_floor[a, i]
-                if floor > ready:
-                    ready, driver = floor, DRIVER_PLANNED
+                later = floor > 0.0
+                ready = floor if later else 0.0
+                driver = DRIVER_PLANNED if later else DRIVER_AS_OF
                 for k in range(pred_ptr[a], pred_ptr[a + 1]):
                     p = pred_idx[k]
                     t = o_finish[i, p] + lags[k, i]
-                    if t > ready:
-                        ready, driver = t, p
+                    later = t > ready
+                    ready = t if later else ready
+                    driver = p if later else driver
                 o_driver[i, a] = driver
                 ready = ready + delay[a, i]
                 o_first_ready[i, a] = ready
