@@ -47,16 +47,18 @@ def _plan_arrays(plan: Plan) -> tuple[Any, ...]:
     attempts = np.array([a.attempts for a in acts], np.int64)
     is_done = np.array([a.done_at is not None for a in acts])
     done_at = np.array([a.done_at if a.done_at is not None else INF for a in acts])
-    planned = np.array([a.tie[0] for a in acts], np.float64)
-    # The tie's second part is the file order, which is the activity's index.
-    assert all(a.tie[1] == k for k, a in enumerate(acts))
+    # Vehicle queues order requests of one time by the activity's tie, (planned, file order):
+    # its rank in that order, an integer, says the same in one comparison.
+    assert all(a.tie[1] == k for k, a in enumerate(acts))  # the file order is the index
+    tie_rank = np.empty(len(acts), np.int64)
+    tie_rank[sorted(range(len(acts)), key=lambda k: acts[k].tie)] = np.arange(len(acts))
     reliability = np.array([v.reliability for v in vehs], np.float64)
     min_interval = np.array([v.min_interval for v in vehs], np.float64)
     available = np.array([v.available for v in vehs], np.float64)
     vafter_ptr, vafter_idx = _csr([v.after for v in vehs])
     rc_ptr, rc_idx = _csr(plan.risk_cancels)
     return (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
-            success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+            success, attempts, is_done, done_at, tie_rank, reliability, min_interval, available,
             vafter_ptr, vafter_idx, rc_ptr, rc_idx)
 
 
@@ -146,8 +148,9 @@ def _state(plan: Plan) -> tuple[Any, ...]:
         np.zeros(n_act, np.int64), np.zeros(n_act, np.int64),  # w_head, w_tail
         np.zeros((waiters, 4), np.int64), np.zeros(waiters),  # w_i, w_t: waiting launches
         np.zeros(n_veh, np.int64), np.zeros(n_veh),  # holder, free_at
-        np.zeros((n_veh, per_vehicle), np.int64), np.zeros(n_veh, np.int64),  # q, qn
-        np.zeros((requests, 2), np.int64), np.zeros(requests),  # r_i, r_at: requests
+        np.zeros((n_veh, per_vehicle)), np.zeros((n_veh, per_vehicle), np.int64),  # q_t, q_k
+        np.zeros(n_veh, np.int64),  # qn: the vehicle queues (heaps) and their lengths
+        np.zeros((requests, 2), np.int64),  # r_i: each request's activity and attempt
         np.zeros(requests, np.bool_), np.zeros(n_act, np.int64),  # pending, request_of
         np.zeros(n_veh), np.zeros(n_veh, np.int64),  # grounded, failures
         np.zeros(events), np.zeros(n_act, np.int64),  # settles, zero_hits

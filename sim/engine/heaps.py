@@ -11,7 +11,7 @@ from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["borrowed", "pop", "push", "q_less", "q_pop", "q_push", "schedule"]
+__all__ = ["KEY_BITS", "KEY_MASK", "borrowed", "pop", "push", "q_pop", "q_push", "schedule"]
 
 
 # An event's key in the queue: its priority above its insertion order (the event's id), so
@@ -84,49 +84,51 @@ def pop(cnt: Any, h_t: Any, h_k: Any) -> tuple[float, int]:
 
 
 @njit(cache=True)
-def q_less(r_i: Any, r_at: Any, planned: Any, r1: int, r2: int) -> bool:
-    """Queue order: (request time, planned, file order, request id)."""
-    if r_at[r1] != r_at[r2]:
-        return bool(r_at[r1] < r_at[r2])
-    a1, a2 = r_i[r1, 0], r_i[r2, 0]
-    if planned[a1] != planned[a2]:
-        return bool(planned[a1] < planned[a2])
-    if a1 != a2:
-        return bool(a1 < a2)
-    return r1 < r2
-
-
-@njit(cache=True)
-def q_push(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int, rid: int) -> None:
+def q_push(q_t: Any, q_k: Any, qn: Any, v: int, at: float, key: int) -> None:
+    """Queue a request for vehicle v in the README's order: (request time, tie key), the key
+    being the requesting activity's rank by (planned, file order) above the request's id."""
     k = qn[v]
-    if k >= q.shape[1]:
+    if k >= q_t.shape[1]:
         raise RuntimeError("compiled engine: a vehicle queue longer than planned for")
     qn[v] += 1
-    q[v, k] = rid
-    while k > 0:
-        parent = (k - 1) // 2
-        if not q_less(r_i, r_at, planned, q[v, k], q[v, parent]):
+    while k > 0:  # sift the hole up
+        parent = (k - 1) >> 1
+        pt, pk = q_t[v, parent], q_k[v, parent]
+        if at < pt or (at == pt and key < pk):
+            q_t[v, k] = pt
+            q_k[v, k] = pk
+            k = parent
+        else:
             break
-        q[v, k], q[v, parent] = q[v, parent], q[v, k]
-        k = parent
+    q_t[v, k] = at
+    q_k[v, k] = key
 
 
 @njit(cache=True)
-def q_pop(q: Any, qn: Any, r_i: Any, r_at: Any, planned: Any, v: int) -> None:
+def q_pop(q_t: Any, q_k: Any, qn: Any, v: int) -> None:
+    """Drop the head of vehicle v's queue."""
     qn[v] -= 1
     size = qn[v]
-    q[v, 0] = q[v, size]
+    t, key = q_t[v, size], q_k[v, size]
     k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
+    while True:  # sift the hole down
+        c = 2 * k + 1
+        if c >= size:
             break
-        if child + 1 < size and q_less(r_i, r_at, planned, q[v, child + 1], q[v, child]):
-            child += 1
-        if not q_less(r_i, r_at, planned, q[v, child], q[v, k]):
+        ct, ck = q_t[v, c], q_k[v, c]
+        if c + 1 < size:
+            dt, dk = q_t[v, c + 1], q_k[v, c + 1]
+            if dt < ct or (dt == ct and dk < ck):
+                c += 1
+                ct, ck = dt, dk
+        if ct < t or (ct == t and ck < key):
+            q_t[v, k] = ct
+            q_k[v, k] = ck
+            k = c
+        else:
             break
-        q[v, k], q[v, child] = q[v, child], q[v, k]
-        k = child
+    q_t[v, k] = t
+    q_k[v, k] = key
 
 
 @njit(cache=True)

@@ -30,7 +30,7 @@ from ..blocks import (
     PRIORITY_EVENT,
     PRIORITY_RISK,
 )
-from .heaps import borrowed, pop, push, q_less, q_pop, q_push, schedule
+from .heaps import KEY_BITS, KEY_MASK, borrowed, pop, push, q_pop, q_push, schedule
 
 __all__ = ["run_trials"]
 
@@ -93,12 +93,12 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
     """Trials 0..n-1 of a block: P the plan, D the draws, S scratch state, R the outcome
     arrays (written in place); see fast.run_block for the layout of each tuple."""
     (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
-     success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+     success, attempts, is_done, done_at, tie_rank, reliability, min_interval, available,
      vafter_ptr, vafter_idx, rc_ptr, rc_idx) = borrowed(P)
     (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
      stand_down) = borrowed(D)
     (cnt, ev_f, ev_i, h_t, h_k, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
-     w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
+     w_i, w_t, holder, free_at, q_t, q_k, qn, r_i, pending, request_of, grounded, failures,
      settles, zero_hits, s_fire) = borrowed(S)
     (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
      o_waited_for) = borrowed(R)
@@ -244,17 +244,17 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 # Dispatcher.request
                 at = now + (ready - now)
                 rid = cnt[2]
-                if rid >= len(r_at):
+                if rid >= len(pending):
                     raise RuntimeError("compiled engine: more requests than planned for")
                 cnt[2] += 1
                 r_i[rid, 0] = a
                 r_i[rid, 1] = attempt
-                r_at[rid] = at
+                key = (tie_rank[a] << KEY_BITS) | rid
                 pending[rid] = True
                 request_of[a] = rid
                 for k in range(av_ptr[a], av_ptr[a + 1]):
                     u = av_idx[k]
-                    q_push(q, qn, r_i, r_at, planned, u, rid)
+                    q_push(q_t, q_k, qn, u, at, key)
                     if holder[u] >= 0 and at < free_at[u] < INF:
                         _settle_at(cnt, settles, s_fire, now, free_at[u])
                 _settle_at(cnt, settles, s_fire, now, at)
@@ -270,7 +270,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
 
             elif task == T_SETTLE_PASS:
                 late = now + EPS
-                first = -1
+                first, first_t, first_k = -1, 0.0, 0
                 for u in range(n_veh):
                     if qn[u] == 0:
                         continue
@@ -279,11 +279,12 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             continue
                         holder[u] = -1
                         free_at[u] = INF
-                    while qn[u] > 0 and not pending[q[u, 0]]:
-                        q_pop(q, qn, r_i, r_at, planned, u)
-                    if qn[u] > 0 and r_at[q[u, 0]] <= late:
-                        if first < 0 or q_less(r_i, r_at, planned, q[u, 0], first):
-                            first = q[u, 0]
+                    while qn[u] > 0 and not pending[q_k[u, 0] & KEY_MASK]:
+                        q_pop(q_t, q_k, qn, u)
+                    if qn[u] > 0 and q_t[u, 0] <= late:
+                        ht, hk = q_t[u, 0], q_k[u, 0]
+                        if first < 0 or ht < first_t or (ht == first_t and hk < first_k):
+                            first, first_t, first_k = hk & KEY_MASK, ht, hk
                 if first < 0:
                     continue
                 b, b_attempt = r_i[first, 0], r_i[first, 1]
@@ -292,9 +293,9 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 chosen = -1  # the first vehicle in its own list of those it heads
                 for k in range(av_ptr[b], av_ptr[b + 1]):
                     u = av_idx[k]
-                    if chosen < 0 and qn[u] > 0 and q[u, 0] == first and holder[u] < 0:
+                    if chosen < 0 and qn[u] > 0 and q_k[u, 0] == first_k and holder[u] < 0:
                         chosen = u
-                q_pop(q, qn, r_i, r_at, planned, chosen)
+                q_pop(q_t, q_k, qn, chosen)
                 holder[chosen] = b
                 sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
                 task, a, attempt, v, x, tail = T_HOLDING, b, b_attempt, chosen, now, True
