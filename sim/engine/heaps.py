@@ -68,10 +68,12 @@ def pop(cnt: Any, h_t: Any, h_k: Any) -> tuple[float, int]:
             break
         ct, ck = h_t[c], h_k[c]
         if c + 1 < size:
+            # The earlier child by selects, not a branch (which one it is cannot be predicted).
             dt, dk = h_t[c + 1], h_k[c + 1]
-            if dt < ct or (dt == ct and dk < ck):
-                c += 1
-                ct, ck = dt, dk
+            right = (dt < ct) | ((dt == ct) & (dk < ck))
+            c += right
+            ct = dt if right else ct
+            ck = dk if right else ck
         if ct < t or (ct == t and ck < key):
             h_t[k] = ct
             h_k[k] = ck
