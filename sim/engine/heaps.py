@@ -165,3 +165,45 @@ def _borrow(typingctx: Any, arrays: Any) -> Any:
 
 
 borrowed: Any = intrinsic(_borrow)
+
+
+@njit(cache=True)
+def t_push(h: Any, cnt: Any, c: int, t: float) -> None:
+    """Add time t to the min-heap of times h, whose size is cnt[c]."""
+    k = cnt[c]
+    cnt[c] += 1
+    while k > 0:
+        parent = (k - 1) >> 1
+        if t < h[parent]:
+            h[k] = h[parent]
+            k = parent
+        else:
+            break
+    h[k] = t
+
+
+@njit(cache=True)
+def t_pop(h: Any, cnt: Any, c: int) -> float:
+    """Take the earliest time from the min-heap of times h, whose size is cnt[c]."""
+    top = h[0]
+    cnt[c] -= 1
+    size = cnt[c]
+    t = h[size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        ct = h[child]
+        if child + 1 < size:
+            dt = h[child + 1]
+            right = dt < ct
+            child += right
+            ct = dt if right else ct
+        if ct < t:
+            h[k] = ct
+            k = child
+        else:
+            break
+    h[k] = t
+    return top

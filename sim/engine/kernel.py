@@ -30,7 +30,7 @@ from ..blocks import (
     PRIORITY_EVENT,
     PRIORITY_RISK,
 )
-from .heaps import KEY_BITS, KEY_MASK, borrowed, pop, push, q_pop, q_push, schedule
+from .heaps import KEY_BITS, KEY_MASK, borrowed, pop, push, q_pop, q_push, schedule, t_pop, t_push
 
 __all__ = ["run_trials"]
 
@@ -65,16 +65,15 @@ def _settle_at(cnt: Any, settles: Any, s_fire: Any, now: float, t: float) -> Non
     """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`).
 
     Settles are the only events of PRIORITY_GRANT, so they are kept out of the event queue, in
-    `s_fire` (their firing times, `schedule`'s now + delay): at one time every other event
-    comes first, and the pending ones (a handful) are scanned for the earliest."""
+    a heap of their firing times `s_fire` (`schedule`'s now + delay): at one time every other
+    event comes first, and two settles of one time do the same."""
     t = now + (t - now)
     for k in range(cnt[3]):
         if settles[k] == t:
             return
     settles[cnt[3]] = t
     cnt[3] += 1
-    s_fire[cnt[5]] = now + (t - now)
-    cnt[5] += 1
+    t_push(s_fire, cnt, 5, now + (t - now))
 
 
 @njit(cache=True)
@@ -153,20 +152,14 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
                 x, y = tk_f[sp, 0], tk_f[sp, 1]
             else:  # nothing left to do at once: the next event (env.step)
-                first_settle, settle_at = -1, INF
-                for k in range(cnt[5]):
-                    if first_settle < 0 or s_fire[k] < settle_at:
-                        first_settle, settle_at = k, s_fire[k]
-                if cnt[1] > 0 and (first_settle < 0 or h_t[0] <= settle_at):
+                if cnt[1] > 0 and (cnt[5] == 0 or h_t[0] <= s_fire[0]):
                     now, e = pop(cnt, h_t, h_k)
                     task, a, attempt, v = ev_i[e, 0], ev_i[e, 1], ev_i[e, 2], ev_i[e, 3]
                     x, y = ev_f[e, 0], ev_f[e, 1]
                     if task == T_FINISHED:  # its callbacks: the launches waiting, in order
                         task, a = T_WAITER, w_head[a]
-                elif first_settle >= 0:
-                    now, task = settle_at, T_SETTLE
-                    cnt[5] -= 1
-                    s_fire[first_settle] = s_fire[cnt[5]]
+                elif cnt[5] > 0:
+                    now, task = t_pop(s_fire, cnt, 5), T_SETTLE
                 else:
                     break
             cnt[8] += 1
