@@ -18,19 +18,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from synthetic import synthetic_scenario  # noqa: E402
 
 from sim import load_scenario  # noqa: E402
-from sim.engine import Plan  # noqa: E402
-from sim.engine import fast  # noqa: E402
+from sim.blocks import BlockOutcome, floor32  # noqa: E402
+from sim.engine import Plan, fast  # noqa: E402
+from sim.goal import scenario_goal_times  # noqa: E402
 from sim.model import Scenario  # noqa: E402
 from sim.montecarlo import _block_job, _Store  # noqa: E402
-from sim.goal import scenario_goal_times  # noqa: E402
 from sim.sampling import BLOCK_SIZE, blocks, draw_block  # noqa: E402
 
 
@@ -64,9 +62,9 @@ def profile(name: str, scenario: Scenario, trials: int, repeats: int) -> None:
         store = _Store(scenario)
         store.grow(trials)
         for (b, _), out in zip(work, outs, strict=True):
-            o = fast.BlockOutcome(**{k: v.copy() for k, v in vars(out).items()})
-            o.first_ready, o.ready = fast_floor(o.first_ready), fast_floor(o.ready)
-            store.fill(b, o)
+            kept = BlockOutcome(**vars(out))  # the same arrays; the rounded ones replace two
+            kept.first_ready, kept.ready = floor32(out.first_ready), floor32(out.ready)
+            store.fill(b, kept)
         scenario_goal_times(scenario, store.arrays["finish"])
 
     def end_to_end() -> None:
@@ -83,12 +81,6 @@ def profile(name: str, scenario: Scenario, trials: int, repeats: int) -> None:
     print(f"{name:<28} " + "  ".join(f"{k} {v:6.2f} us" for k, v in us.items())
           + f"  = {1e6 / us['end-to-end']:,.0f} trials/s | per trial: events "
           f"{counts[0]:.1f}, tasks {counts[1]:.1f}, settles {counts[2]:.1f}", flush=True)
-
-
-def fast_floor(x: np.ndarray) -> np.ndarray:
-    from sim.blocks import floor32
-
-    return floor32(x)
 
 
 def main() -> None:
