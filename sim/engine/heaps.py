@@ -206,4 +206,4 @@ def t_pop(h: Any, cnt: Any, c: int) -> float:
         else:
             break
     h[k] = t
-    return top
+    return float(top)
