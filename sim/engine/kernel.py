@@ -204,7 +204,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     o_start[i, a] = start
                 if cancelled_at[a] < INF:
                     continue
-                if success_u[a, attempt, i] < success[a]:
+                # A uniform is below 1, so a sure success needs no draw read (most work is sure).
+                if success[a] >= 1.0 or success_u[a, attempt, i] < success[a]:
                     task, tail = T_FINISH, True
                 elif attempt + 1 < attempts[a]:  # attempt_failed
                     task, x, attempt, tail = (T_WORK, now + rebuild[a, attempt, i], attempt + 1,
@@ -373,7 +374,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     o_start[i, a] = launch
                 if cancelled_at[a] < INF:
                     continue
-                if success_u[a, attempt, i] < success[a]:
+                if success[a] >= 1.0 or success_u[a, attempt, i] < success[a]:
                     task, tail = T_FINISH, True
                 else:
                     task, tail = T_NEXT_ATTEMPT, True
