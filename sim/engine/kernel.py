@@ -95,7 +95,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
      success, attempts, is_done, done_at, tie_rank, reliability, min_interval, available,
      vafter_ptr, vafter_idx, rc_ptr, rc_idx) = borrowed(P)
     (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
-     stand_down) = borrowed(D)
+     stand_down, floor_live, lag_live, delay_live) = borrowed(D)
     (cnt, ev_f, ev_i, h_t, h_k, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
      w_i, w_t, holder, free_at, q_t, q_k, qn, r_i, pending, request_of, grounded, failures,
      settles, zero_hits, s_fire) = borrowed(S)
@@ -170,18 +170,26 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 # first_ready: the latest of as_of, planned + slip, predecessors + lags
                 # (selects, not branches: which one is later is a coin toss the CPU cannot
                 # predict, and a mispredicted branch costs more than the whole comparison)
-                floor = ready_floor[a, i]
-                later = floor > 0.0
-                ready = floor if later else 0.0
-                driver = DRIVER_PLANNED if later else DRIVER_AS_OF
+                # A draw row the block never sets (floor_live etc.) is not read: a floor
+                # never above 0 cannot be later than as_of; adding a lag or a delay of zero
+                # changes no time that can win (ready >= +0.0, so -0.0 never wins).
+                ready, driver = 0.0, DRIVER_AS_OF
+                if floor_live[a]:
+                    floor = ready_floor[a, i]
+                    later = floor > 0.0
+                    ready = floor if later else 0.0
+                    driver = DRIVER_PLANNED if later else DRIVER_AS_OF
                 for k in range(pred_ptr[a], pred_ptr[a + 1]):
                     p = pred_idx[k]
-                    t = o_finish[i, p] + lags[k, i]
+                    t = o_finish[i, p]
+                    if lag_live[k]:
+                        t += lags[k, i]
                     later = t > ready
                     ready = t if later else ready
                     driver = p if later else driver
                 o_driver[i, a] = driver
-                ready = ready + delay[a, i]
+                if delay_live[a]:
+                    ready = ready + delay[a, i]
                 o_first_ready[i, a] = ready
                 task = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
                 attempt, v, x, tail = 0, -1, ready, True
