@@ -1,7 +1,11 @@
 """The compiled engine's data structures: the event queue (a binary heap ordered by time,
-priority and insertion order, SimPy's order), the vehicle queues (heaps in the README's
-first-come-first-served order), the task stack, and a way to pass arrays to compiled helpers
-without reference counting. Used by :mod:`.kernel`."""
+priority and insertion order, SimPy's order), the settles' heap of times, the vehicle queues
+(heaps in the README's first-come-first-served order), the task stack, and a way to pass arrays
+to compiled helpers without reference counting. Used by :mod:`.kernel`.
+
+Each heap keeps its keys inline (a time and one packed integer) and moves a hole rather than
+swapping, so ordering two entries reads two adjacent arrays and nothing else; tests/
+test_engine_heaps.py checks every order against Python's sort."""
 
 from __future__ import annotations
 
