@@ -175,6 +175,8 @@ borrowed: Any = intrinsic(_borrow)
 def t_push(h: Any, cnt: Any, c: int, t: float) -> None:
     """Add time t to the min-heap of times h, whose size is cnt[c]."""
     k = cnt[c]
+    if k >= len(h):
+        raise RuntimeError("compiled engine: more settles than planned for")
     cnt[c] += 1
     while k > 0:
         parent = (k - 1) >> 1
