@@ -4,6 +4,7 @@ and the peak memory of a 1,000,000-trial run. Prints a table; the README's figur
 here.
 
     python bench/benchmark.py [--trials 20000] [--million 1000000] [--skip-memory]
+                              [--only engines|pert|compile|drivers|memory]
 
 Speeds are CPU time of one process (time.process_time), medians of three repeats, after a
 warm-up run that loads the compiled engine.
@@ -200,6 +201,9 @@ print(json.dumps({{
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+PARTS = ("engines", "pert", "compile", "drivers", "memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=20_000, help="trials per compiled run")
@@ -208,15 +212,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers of the memory run")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-drivers", action="store_true")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="measure only this part (repeatable); default: every part")
     parser.add_argument("--write-readme", action="store_true",
                         help="put the table into README.md between the bench markers")
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
+    if args.skip_memory:
+        parts.discard("memory")
+    if args.skip_drivers:
+        parts.discard("drivers")
+    if args.write_readme and parts != set(PARTS):
+        parser.error("--write-readme needs every part (the README's table is written whole)")
 
     cases: list[tuple[str, Scenario]] = []
-    if BASELINE.exists():
-        cases.append(("ILRS baseline", load_scenario(BASELINE)))
-    cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
-              ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
+    if "engines" in parts:
+        if BASELINE.exists():
+            cases.append(("ILRS baseline", load_scenario(BASELINE)))
+        cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
+                  ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
     lines = ["| scenario | activities | SimPy engine | compiled engine | ratio | drawing the "
              "inputs (ilrs-sim) | drawing them with numpy alone | compiled / numpy alone |",
              "|---|---|---|---|---|---|---|---|"]
@@ -236,7 +250,7 @@ def main() -> None:
                  "per field would (the floor), and the compiled engine's end-to-end rate as a "
                  "share of that floor.")
 
-    side = pmcontrols_side_by_side(50, args.trials * 5)
+    side = pmcontrols_side_by_side(50, args.trials * 5) if "pert" in parts else None
     if side is not None:
         lines.append("")
         lines.append(
@@ -248,15 +262,17 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
 
-    compiled = compile_times()
-    lines.append("")
-    lines.append(
-        f"The compiled engine's first use compiles it in {compiled['first']:.1f} s and caches "
-        f"the machine code on disk; later processes load it in {compiled['cached']:.2f} s."
-    )
-    print(lines[-1], flush=True)
+    if "compile" in parts:
+        compiled = compile_times()
+        lines.append("")
+        lines.append(
+            f"The compiled engine's first use compiles it in {compiled['first']:.1f} s and "
+            f"caches the machine code on disk; later processes load it in "
+            f"{compiled['cached']:.2f} s."
+        )
+        print(lines[-1], flush=True)
 
-    if not args.skip_drivers and BASELINE.exists():
+    if "drivers" in parts and BASELINE.exists():
         before, after = drivers_seconds("des"), drivers_seconds("fast")
         report_before, report_after = report_seconds("des"), report_seconds("fast")
         lines.append("")
@@ -268,7 +284,7 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
 
-    if not args.skip_memory:
+    if "memory" in parts:
         m = peak_memory(args.million, args.workers)
         lines.append("")
         lines.append(
