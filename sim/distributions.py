@@ -166,13 +166,18 @@ class Pert(_ThreePoint):
     def mean(self) -> float:
         return (self.low + PERT_SHAPE * self.mode + self.high) / (PERT_SHAPE + 2)
 
+    @property
+    def shapes(self) -> tuple[float, float]:
+        """The Beta's two shape parameters (both between 1 and 5); needs low < high."""
+        width = self.high - self.low
+        return (1 + PERT_SHAPE * (self.mode - self.low) / width,
+                1 + PERT_SHAPE * (self.high - self.mode) / width)
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         width = self.high - self.low
         if width == 0:
             return np.full(size, float(self.low))
-        alpha = 1 + PERT_SHAPE * (self.mode - self.low) / width
-        beta = 1 + PERT_SHAPE * (self.high - self.mode) / width
-        out = rng.beta(alpha, beta, size)  # low + width * x, in place as in Uniform
+        out = rng.beta(*self.shapes, size)  # low + width * x, in place as in Uniform
         out *= width
         out += self.low
         return out

@@ -88,6 +88,13 @@ def _draw(dist: AnyDistribution, rng: Lazy, rows: int, size: int) -> np.ndarray:
     """
     if isinstance(dist, Fixed):
         return np.full((rows, size), float(dist.value))
+    if isinstance(dist, Pert) and dist.high > dist.low:
+        # numpy's Beta draws, value for value, at about half the cost (see sim.samplers).
+        from .samplers import beta_into
+
+        out = np.empty((rows, BLOCK_SIZE))
+        beta_into(rng(), *dist.shapes, dist.low, dist.high - dist.low, out)
+        return out[:, :size]
     return dist.sample(rng(), rows * BLOCK_SIZE).reshape(rows, BLOCK_SIZE)[:, :size]
 
 
