@@ -24,7 +24,7 @@ from numba import njit
 __all__ = ["beta_into", "covers_beta"]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gamma(gen: Any, shape: float, b: float, c: float) -> float:
     """numpy's random_standard_gamma for shape >= 1 (b = shape - 1/3, c = 1/sqrt(9 b))."""
     if shape == 1.0:
