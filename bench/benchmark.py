@@ -178,15 +178,17 @@ def report_seconds(engine: str) -> float:
         return cpu_seconds(lambda: ilrs(argv), repeats=1)
 
 
-def peak_memory(trials: int, workers: int) -> dict[str, float]:
-    """Run `trials` trials of the 50-activity scenario in a fresh process; report its peak RSS."""
+def peak_memory(trials: int, workers: int, keep_ready: bool = False) -> dict[str, float]:
+    """Run `trials` trials of the 50-activity scenario in a fresh process; report its peak RSS
+    (`keep_ready`: keeping the ready times, as `ilrs report` does)."""
     code = f"""
 import json, resource, sys, time
 sys.path.insert(0, {str(ROOT / 'bench')!r})
 from synthetic import synthetic_scenario
 from sim import run
 began = time.perf_counter()
-r = run(synthetic_scenario(50), trials={trials}, seed=1, workers={workers})
+r = run(synthetic_scenario(50), trials={trials}, seed=1, workers={workers},
+        keep_ready={keep_ready})
 s = r.summary()
 print(json.dumps({{
     "seconds": time.perf_counter() - began,
@@ -194,7 +196,7 @@ print(json.dumps({{
     "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     "result_arrays_mib": sum(a.nbytes for a in (
         r.finish_days, r.first_ready_days, r.ready_days, r.start_days, r.attempts, r.driver,
-        r.waited_for, r.goal_days)) / 2**20,
+        r.waited_for, r.goal_days) if a is not None) / 2**20,
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -286,14 +288,17 @@ def main() -> None:
 
     if "memory" in parts:
         m = peak_memory(args.million, args.workers)
+        kept = peak_memory(args.million, args.workers, keep_ready=True)
         lines.append("")
         lines.append(
             f"A {args.million:,}-trial run of the 50-activity scenario with {args.workers} "
             f"workers took {m['seconds']:.0f} s; peak memory {m['parent_peak_mib']:,.0f} MiB "
             f"in the main process (of which {m['result_arrays_mib']:,.0f} MiB are the per-trial "
-            f"result arrays: start and finish times in float64, the ready times in float32, "
-            f"attempts, drivers and vehicle waits in small integers) and "
-            f"{m['worker_peak_mib']:,.0f} MiB in the largest worker."
+            f"result arrays: start and finish times in float64, attempts, drivers and vehicle "
+            f"waits in small integers) and {m['worker_peak_mib']:,.0f} MiB in the largest "
+            f"worker; keeping the ready times too (float32, for the delay breakdown, as "
+            f"`ilrs report` does), {kept['parent_peak_mib']:,.0f} MiB "
+            f"({kept['result_arrays_mib']:,.0f} MiB of result arrays)."
         )
         print(lines[-1])
     if args.write_readme:
