@@ -25,7 +25,13 @@ from . import __version__, montecarlo
 from .calibration.parsers import add_parsers as calibration_parsers
 from .engine import DEFAULT_ENGINE, ENGINES
 from .montecarlo import TooManyTrialsError, available_cpus, run
-from .output import OutputExistsError, atomic_folder, check_output_dir, write_results
+from .output import (
+    OutputExistsError,
+    atomic_folder,
+    check_output_dir,
+    check_output_file,
+    write_results,
+)
 from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
@@ -355,8 +361,6 @@ def _run(args: argparse.Namespace) -> int:
             args.out.absolute() == args.plots.absolute()):
         raise OutputExistsError(f"{args.out}: --out and --plots must be different folders")
     if args.xlsx is not None:
-        from .spreadsheet import check_output_file
-
         check_output_file(args.xlsx, args.force)
     workers = args.workers or available_cpus()
     progress = progress_wanted(args)

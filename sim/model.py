@@ -234,8 +234,9 @@ class Scenario:
     factors: tuple[Factor, ...] = ()
     vehicles: tuple[Vehicle, ...] = ()
     risks: tuple[Risk, ...] = ()
-    slip_rules: str | None = None  # rules file of `reference_class` slips, as written
-    # Provenance: the file it came from and the resolved mapping (after `extends`).
+    # Provenance: the rules file of `reference_class` slips (relative to `path`; the slips hold
+    # the rules themselves), the file it came from and the resolved mapping (after `extends`).
+    slip_rules: str | None = field(default=None, compare=False)
     path: str | None = field(default=None, compare=False)
     resolved: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 

@@ -48,7 +48,8 @@ from .yamlio import (
     scenario_to_data,
 )
 
-__all__ = ["Problem", "ScenarioError", "load_scenario", "parse_scenario", "resolved_yaml"]
+__all__ = ["Problem", "ScenarioError", "is_atomic_path", "load_scenario", "parse_scenario",
+           "resolved_yaml"]
 
 # The keys of each element, and the check of each key, come from the one table in sim.schema
 # (which also generates the JSON Schema).
@@ -63,7 +64,8 @@ ATOMIC_PATHS = ("activities.*.duration", "activities.*.slip", "activities.*.on_f
                 "vehicles.*.stand_down", "risks.*.delay", "factors.*", "goal.requires")
 
 
-def _atomic(path: Path) -> bool:
+def is_atomic_path(path: Path) -> bool:
+    """Whether a child's value at `path` replaces its parent's whole (see ATOMIC_PATHS)."""
     dotted = ".".join(str(p) for p in path)
     return any(fnmatch.fnmatchcase(dotted, pattern) and len(path) == pattern.count(".") + 1
                for pattern in ATOMIC_PATHS)
@@ -101,7 +103,7 @@ def resolved_yaml(scenario: Scenario) -> str:
 def _load(text: str, file: str, problems: list[Problem]) -> Scenario:
     doc = read_document(text, file, problems)
     if doc is not None:
-        doc = resolve_extends(doc, problems, _atomic)
+        doc = resolve_extends(doc, problems, is_atomic_path)
     if doc is None:  # not YAML, or a parent missing: checking the fields would only add noise
         raise ScenarioError(problems)
     builder = _Builder(doc.data, doc.where, doc.file)
@@ -306,7 +308,12 @@ class _Builder(Checker):
         except CalibrationError as err:
             self.problems.extend(err.problems)
             self.rules_failed = True
-        return value
+        if file != self.file and not os.path.isabs(value):
+            # Named by a parent in another folder: say it relative to this file, so that the
+            # resolved mapping, parsed again as this file (explore, the what-if page), finds it.
+            value = os.path.relpath(target, os.path.dirname(self.file) or os.curdir)
+            self.data["slip_rules"] = value
+        return str(value)
 
     def planned(self, value: Any, path: Path) -> date | None:
         """A date, or a period read as its reference date (`2026-H2`, `2027-Q3`, `2033..2035`),

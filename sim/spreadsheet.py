@@ -21,20 +21,12 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .analysis import activity_stats
-from .output import OutputExistsError
+from .output import check_output_file
 from .results import Results
 
 DATE_FORMAT = "yyyy-mm-dd"
 PERCENT_FORMAT = "0.0%"
 NEVER = "never"  # a percentile that fewer than that share of trials ever reach
-
-
-def check_output_file(path: Path, force: bool) -> None:
-    """Fail before any work is done when `path` would be refused at the end."""
-    if path.is_dir():
-        raise OutputExistsError(f"{path}: is a folder, not a file")
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path}: exists (use --force to replace it)")
 
 
 def scenario_sha256(scenario_yaml: str) -> str:

@@ -36,7 +36,7 @@ from .montecarlo import run
 from .parameters import ParameterSpace, date_number, load_parameters
 from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
-from .scenario import ScenarioError, _atomic, load_scenario, parse_scenario
+from .scenario import ScenarioError, is_atomic_path, load_scenario, parse_scenario
 from .yamlio import dump_yaml
 
 # A changed value's address in the scenario file, e.g. ("vehicles", "lm9", "reliability"); a
@@ -221,7 +221,7 @@ def _overlay(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> dict[str, 
         if before == value:
             continue
         where = (*path, key)
-        if isinstance(value, dict) and isinstance(before, dict) and not _atomic(where):
+        if isinstance(value, dict) and isinstance(before, dict) and not is_atomic_path(where):
             out[key] = _overlay(before, value, where)
         else:
             out[key] = copy.deepcopy(value)

@@ -163,6 +163,11 @@ def test_a_declared_variant_saves_the_values_apply_changed(tmp_path: Path):
                             "factors.china_pace.lognormal.p90": 1.45})
     titles = ("scenario", "description")  # the variant's own, saying what changed
     assert expected.resolved is not None and loaded.resolved is not None
+    # The rules file is named relative to each scenario's own file: the same file.
+    rules = [Path(s.path).parent / str(s.resolved["slip_rules"]) for s in (expected, loaded)
+             if s.path is not None]
+    assert len(rules) == 2 and rules[0].resolve() == rules[1].resolve()
+    titles += ("slip_rules",)
     assert {k: v for k, v in expected.resolved.items() if k not in titles} == \
         {k: v for k, v in loaded.resolved.items() if k not in titles}
     ours, theirs = (run(s, trials=400, seed=5, workers=1) for s in (loaded, expected))

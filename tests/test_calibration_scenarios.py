@@ -241,3 +241,15 @@ def test_moving_the_baseline_past_chang_e_7s_plan_does_not_launch_it_at_once(
     hand_res = sim.run(hand, trials=2000, seed=SEED, workers=1)
     hand_first = hand_res.start_days[:, i][hand_res.attempts[:, i] == 1]
     assert np.mean(hand_first == 0) > 0.2
+
+
+def test_inherited_rules_file_survives_a_rebuild_from_the_resolved_yaml(files: WriteFile) -> None:
+    # The parent names its rules relative to itself; the child lives in another folder. Tools
+    # that rebuild a scenario from its resolved YAML parse it as the child's file, so the
+    # resolved mapping must name the rules relative to the child.
+    files("base/parent.yaml", scenario_text().replace("rules.yaml", "../rules.yaml"))
+    child = files("child.yaml", "extends: base/parent.yaml\nscenario: child\n")
+    loaded = load_scenario(child)
+    assert loaded.slip_rules == "rules.yaml"
+    again = parse_scenario(sim.resolved_yaml(loaded), str(child))
+    assert again.activity("ce8").slip == loaded.activity("ce8").slip

@@ -118,7 +118,7 @@ def overdue_warnings(scenario: Scenario) -> list[tuple[str, str]]:
 def scenario_warnings(scenario: Scenario) -> list[Problem]:
     """`slip_warnings` and `overdue_warnings` located in the scenario's file (after
     `extends`), for `ilrs validate`."""
-    from ..scenario import _atomic  # the loader imports this module: import on use
+    from ..scenario import is_atomic_path  # the loader imports this module: import on use
 
     found = overdue_warnings(scenario)
     if scenario.path is None or (scenario.slip_rules is None and not found):
@@ -126,12 +126,11 @@ def scenario_warnings(scenario: Scenario) -> list[Problem]:
     problems: list[Problem] = []
     text = read_text(scenario.path, problems)
     doc = None if text is None else read_document(text, scenario.path, problems)
-    doc = None if doc is None else resolve_extends(doc, problems, _atomic)
+    doc = None if doc is None else resolve_extends(doc, problems, is_atomic_path)
     if doc is None:
         return []
     if scenario.slip_rules is not None:
-        file, _ = doc.where(("slip_rules",))
-        rules = read_rules(os.path.join(os.path.dirname(file), scenario.slip_rules))
+        rules = read_rules(os.path.join(os.path.dirname(scenario.path), scenario.slip_rules))
         found = slip_warnings(scenario, rules) + found
     out = []
     for path, message in found:
