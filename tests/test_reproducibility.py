@@ -271,3 +271,18 @@ def test_every_field_and_element_has_its_own_stream() -> None:
     prep, station = (d.activities[twin.activity_index[x]] for x in ("prep", "station"))
     assert not np.array_equal(prep.duration, station.duration)
     assert np.mean(prep.duration == station.duration) < 0.01
+
+
+def test_block_k_is_its_stream_jumped_k_times_2_to_the_64() -> None:
+    # A block is a fixed stretch of its field's one stream: block k starts exactly k * 2**64
+    # draws in, so blocks never overlap (a block draws far fewer numbers than that).
+    from sim.sampling import stream
+
+    start = stream(SEED, 0, "activity", "prep", "duration").bit_generator.state
+    for block in (1, 2, 7):
+        jumped = np.random.Generator(np.random.PCG64DXSM())
+        jumped.bit_generator.state = start
+        jumped.bit_generator.advance(block * 2**64)
+        expected = jumped.random(5)
+        got = stream(SEED, block, "activity", "prep", "duration").random(5)
+        np.testing.assert_array_equal(got, expected)
