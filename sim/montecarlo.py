@@ -94,12 +94,12 @@ def _outcomes(
 _TIME_ARRAYS = frozenset({"finish", "first_ready", "ready", "start"})
 # The ready times are diagnostics that only the delay breakdown reads (sim.analysis), and a
 # quarter of a run's memory: kept only when asked for.
-READY_ARRAYS = frozenset({"first_ready", "ready"})
+_READY_ARRAYS = frozenset({"first_ready", "ready"})
 
 
-def kept_arrays(keep_ready: bool) -> list[str]:
+def _kept_arrays(keep_ready: bool) -> list[str]:
     """The outcome arrays (sim.blocks.BlockOutcome fields) a run keeps."""
-    return [f.name for f in fields(BlockOutcome) if keep_ready or f.name not in READY_ARRAYS]
+    return [f.name for f in fields(BlockOutcome) if keep_ready or f.name not in _READY_ARRAYS]
 
 
 class _Store:
@@ -108,7 +108,7 @@ class _Store:
     def __init__(self, scenario: Scenario, keep_ready: bool):
         self.as_of = scenario.as_of
         empty = np.empty((0, len(scenario.activities)))
-        self.arrays = {name: empty.astype(RESULT_DTYPES[name]) for name in kept_arrays(keep_ready)}
+        self.arrays = {name: empty.astype(RESULT_DTYPES[name]) for name in _kept_arrays(keep_ready)}
 
     def grow(self, trials: int) -> None:
         for name, old in self.arrays.items():
@@ -132,7 +132,7 @@ class TooManyTrialsError(ValueError):
 
 def bytes_per_trial(scenario: Scenario, keep_ready: bool = False) -> int:
     """Memory the kept per-trial arrays take for one trial of `scenario`."""
-    per_cell = sum(np.dtype(RESULT_DTYPES[name]).itemsize for name in kept_arrays(keep_ready))
+    per_cell = sum(np.dtype(RESULT_DTYPES[name]).itemsize for name in _kept_arrays(keep_ready))
     return per_cell * len(scenario.activities) + 8  # + the goal time
 
 
