@@ -1,6 +1,7 @@
 """Where a compiled-engine trial spends its time: drawing the inputs, the compiled event loop
-(`run_block` alone, on draws made beforehand) and the results step (rounding, calendar
-clipping, storing into the run's arrays, goal times), each in CPU microseconds per trial,
+(`run_block` alone, on draws made beforehand) and the results step (calendar clipping, storing
+into the run's arrays, goal times; a default run keeps no ready times, so they are neither
+rounded nor stored), each in CPU microseconds per trial,
 medians of repeats; plus what the loop does per trial (events scheduled, tasks run, settles).
 
     python bench/kernel_profile.py [--trials 20000] [--repeats 5] [--only 50]
@@ -24,7 +25,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import synthetic_scenario  # noqa: E402
 
 from sim import load_scenario  # noqa: E402
-from sim.blocks import BlockOutcome, floor32  # noqa: E402
 from sim.engine import Plan, fast  # noqa: E402
 from sim.goal import scenario_goal_times  # noqa: E402
 from sim.model import Scenario  # noqa: E402
@@ -57,21 +57,19 @@ def profile(name: str, scenario: Scenario, trials: int, repeats: int) -> None:
             fast.run_block(plan, d)
 
     def results_all() -> None:
-        # What montecarlo does with a block's outcome after the engine: the job's float32
-        # rounding, the store's calendar clip and copy, then the goal times over the run.
-        store = _Store(scenario)
+        # What montecarlo does with a block's outcome after the engine (a default run): the
+        # store's calendar clip and copy of the kept arrays, then the goal times over the run.
+        store = _Store(scenario, keep_ready=False)
         store.grow(trials)
         for (b, _), out in zip(work, outs, strict=True):
-            kept = BlockOutcome(**vars(out))  # the same arrays; the rounded ones replace two
-            kept.first_ready, kept.ready = floor32(out.first_ready), floor32(out.ready)
-            store.fill(b, kept)
+            store.fill(b, out)
         scenario_goal_times(scenario, store.arrays["finish"])
 
     def end_to_end() -> None:
-        store = _Store(scenario)
+        store = _Store(scenario, keep_ready=False)
         store.grow(trials)
         for b, s in work:
-            store.fill(*_block_job((scenario, plan, "fast"), 1, b, s))
+            store.fill(*_block_job((scenario, plan, "fast", False), 1, b, s))
         scenario_goal_times(scenario, store.arrays["finish"])
 
     us = {label: cpu_median(f, repeats) / trials * 1e6 for label, f in (

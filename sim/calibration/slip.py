@@ -16,6 +16,7 @@ months inside; `unit` converts them to the scenario's time unit on the way out.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -137,22 +138,33 @@ class CalibratedSlip:
         lowest = -self.shift if self.hold_h0 == -math.inf else -12 * self.hold_sd - 1
         return max(lowest, self.floor_months) if self.floor_months > -math.inf else lowest
 
+    @functools.cached_property
+    def _tails(self) -> tuple[float, float]:
+        """P(slip > floor) of each component (1 without a floor): constants of the slip,
+        worked out once (scipy.stats costs tens of microseconds per call)."""
+        floor = self.floor_months
+        if floor == -math.inf:
+            return 1.0, 1.0
+        return (float(self._hold_sf(np.array([floor]))[0]),
+                float(self._late_sf(np.array([floor]))[0]))
+
     def sample_months(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws by inverse cdf within each component, truncated at the floor."""
         u_comp, u_val = rng.random(size), rng.random(size)
         floor = self.floor_months
         p = self.p_hold
-        hold_tail = float(self._hold_sf(np.array([floor]))[0]) if floor > -math.inf else 1.0
-        late_tail = float(self._late_sf(np.array([floor]))[0]) if floor > -math.inf else 1.0
+        hold_tail, late_tail = self._tails
         w_hold = p * hold_tail
         w_late = (1 - p) * late_tail
         total = w_hold + w_late
         if total <= 0:  # far beyond every draw: the slip sits at the floor
             return np.full(size, floor)
         is_hold = u_comp < w_hold / total
-        # Survival-side inversion keeps precision deep in a tail: value = isf(u * tail).
-        hold = self.hold_sd * stats.norm.isf(u_val * hold_tail)
-        late = np.exp(self.mu + self.scale * stats.norm.isf(u_val * late_tail)) - self.shift
+        # Survival-side inversion keeps precision deep in a tail: value = isf(u * tail), with
+        # isf(q) = 0 - ndtri(q), the value scipy.stats.norm.isf gives (0.0 at q = 1/2, not
+        # -0.0), without its per-call argument checks.
+        hold = self.hold_sd * (0.0 - special.ndtri(u_val * hold_tail))
+        late = np.exp(self.mu + self.scale * (0.0 - special.ndtri(u_val * late_tail))) - self.shift
         out = np.where(is_hold, hold, late)
         return np.asarray(np.maximum(out, floor) if floor > -math.inf else out)
 
