@@ -4,6 +4,7 @@ and the peak memory of a 1,000,000-trial run. Prints a table; the README's figur
 here.
 
     python bench/benchmark.py [--trials 20000] [--million 1000000] [--skip-memory]
+                              [--only engines|pert|compile|drivers|memory]
 
 Speeds are CPU time of one process (time.process_time), medians of three repeats, after a
 warm-up run that loads the compiled engine.
@@ -177,15 +178,17 @@ def report_seconds(engine: str) -> float:
         return cpu_seconds(lambda: ilrs(argv), repeats=1)
 
 
-def peak_memory(trials: int, workers: int) -> dict[str, float]:
-    """Run `trials` trials of the 50-activity scenario in a fresh process; report its peak RSS."""
+def peak_memory(trials: int, workers: int, keep_ready: bool = False) -> dict[str, float]:
+    """Run `trials` trials of the 50-activity scenario in a fresh process; report its peak RSS
+    (`keep_ready`: keeping the ready times, as `ilrs report` does)."""
     code = f"""
 import json, resource, sys, time
 sys.path.insert(0, {str(ROOT / 'bench')!r})
 from synthetic import synthetic_scenario
 from sim import run
 began = time.perf_counter()
-r = run(synthetic_scenario(50), trials={trials}, seed=1, workers={workers})
+r = run(synthetic_scenario(50), trials={trials}, seed=1, workers={workers},
+        keep_ready={keep_ready})
 s = r.summary()
 print(json.dumps({{
     "seconds": time.perf_counter() - began,
@@ -193,11 +196,14 @@ print(json.dumps({{
     "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     "result_arrays_mib": sum(a.nbytes for a in (
         r.finish_days, r.first_ready_days, r.ready_days, r.start_days, r.attempts, r.driver,
-        r.waited_for, r.goal_days)) / 2**20,
+        r.waited_for, r.goal_days) if a is not None) / 2**20,
 }}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+PARTS = ("engines", "pert", "compile", "drivers", "memory")
 
 
 def main() -> None:
@@ -208,15 +214,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers of the memory run")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-drivers", action="store_true")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="measure only this part (repeatable); default: every part")
     parser.add_argument("--write-readme", action="store_true",
                         help="put the table into README.md between the bench markers")
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
+    if args.skip_memory:
+        parts.discard("memory")
+    if args.skip_drivers:
+        parts.discard("drivers")
+    if args.write_readme and parts != set(PARTS):
+        parser.error("--write-readme needs every part (the README's table is written whole)")
 
     cases: list[tuple[str, Scenario]] = []
-    if BASELINE.exists():
-        cases.append(("ILRS baseline", load_scenario(BASELINE)))
-    cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
-              ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
+    if "engines" in parts:
+        if BASELINE.exists():
+            cases.append(("ILRS baseline", load_scenario(BASELINE)))
+        cases += [("synthetic: 50 activities, 3 vehicles", synthetic_scenario(50)),
+                  ("synthetic: 200 activities, 3 vehicles", synthetic_scenario(200))]
     lines = ["| scenario | activities | SimPy engine | compiled engine | ratio | drawing the "
              "inputs (ilrs-sim) | drawing them with numpy alone | compiled / numpy alone |",
              "|---|---|---|---|---|---|---|---|"]
@@ -236,7 +252,7 @@ def main() -> None:
                  "per field would (the floor), and the compiled engine's end-to-end rate as a "
                  "share of that floor.")
 
-    side = pmcontrols_side_by_side(50, args.trials * 5)
+    side = pmcontrols_side_by_side(50, args.trials * 5) if "pert" in parts else None
     if side is not None:
         lines.append("")
         lines.append(
@@ -248,15 +264,17 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
 
-    compiled = compile_times()
-    lines.append("")
-    lines.append(
-        f"The compiled engine's first use compiles it in {compiled['first']:.1f} s and caches "
-        f"the machine code on disk; later processes load it in {compiled['cached']:.2f} s."
-    )
-    print(lines[-1], flush=True)
+    if "compile" in parts:
+        compiled = compile_times()
+        lines.append("")
+        lines.append(
+            f"The compiled engine's first use compiles it in {compiled['first']:.1f} s and "
+            f"caches the machine code on disk; later processes load it in "
+            f"{compiled['cached']:.2f} s."
+        )
+        print(lines[-1], flush=True)
 
-    if not args.skip_drivers and BASELINE.exists():
+    if "drivers" in parts and BASELINE.exists():
         before, after = drivers_seconds("des"), drivers_seconds("fast")
         report_before, report_after = report_seconds("des"), report_seconds("fast")
         lines.append("")
@@ -268,16 +286,19 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
 
-    if not args.skip_memory:
+    if "memory" in parts:
         m = peak_memory(args.million, args.workers)
+        kept = peak_memory(args.million, args.workers, keep_ready=True)
         lines.append("")
         lines.append(
             f"A {args.million:,}-trial run of the 50-activity scenario with {args.workers} "
             f"workers took {m['seconds']:.0f} s; peak memory {m['parent_peak_mib']:,.0f} MiB "
             f"in the main process (of which {m['result_arrays_mib']:,.0f} MiB are the per-trial "
-            f"result arrays: start and finish times in float64, the ready times in float32, "
-            f"attempts, drivers and vehicle waits in small integers) and "
-            f"{m['worker_peak_mib']:,.0f} MiB in the largest worker."
+            f"result arrays: start and finish times in float64, attempts, drivers and vehicle "
+            f"waits in small integers) and {m['worker_peak_mib']:,.0f} MiB in the largest "
+            f"worker; keeping the ready times too (float32, for the delay breakdown, as "
+            f"`ilrs report` does), {kept['parent_peak_mib']:,.0f} MiB "
+            f"({kept['result_arrays_mib']:,.0f} MiB of result arrays)."
         )
         print(lines[-1])
     if args.write_readme:

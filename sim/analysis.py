@@ -171,6 +171,9 @@ def delay_breakdown(res: Results) -> pd.DataFrame:
     goal is never met have NaN parts (and ``goal`` inf). :func:`breakdown_summary` gives means
     and variance shares.
     """
+    if res.first_ready_days is None or res.ready_days is None:
+        raise ValueError("the delay breakdown needs the ready times, which this run did not keep:"
+                         " run it with keep_ready=True (`ilrs report` does)")
     s = res.scenario
     # Times rounded down to float32 (as the ready times are kept) and subtracted in float64:
     # every difference and every partial sum along the path is exact, so a zero lag is exactly

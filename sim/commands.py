@@ -111,8 +111,9 @@ def report(args: argparse.Namespace) -> int:
     check_output_file(args.output, args.force)
     seed = _seed(args)
     progress = progress_wanted(args)
+    # The ready times are kept for the report's delay breakdown.
     results = run(scenario, trials=args.trials, seed=seed, workers=args.workers,
-                  progress=progress, engine=args.engine)
+                  progress=progress, engine=args.engine, keep_ready=True)
     table = risk_drivers(scenario, workers=args.workers, base=results, progress=progress,
                          engine=args.engine)
     results = results.with_percentiles(args.percentiles)

@@ -108,7 +108,11 @@ class Uniform:
         return self.low == self.high
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return self.low + (self.high - self.low) * rng.random(size)
+        # low + (high - low) * u, computed in place (the same values, no temporaries).
+        out = rng.random(size)
+        out *= self.high - self.low
+        out += self.low
+        return out
 
     def to_yaml(self) -> object:
         return {"uniform": [self.low, self.high]}
@@ -162,13 +166,21 @@ class Pert(_ThreePoint):
     def mean(self) -> float:
         return (self.low + PERT_SHAPE * self.mode + self.high) / (PERT_SHAPE + 2)
 
+    @property
+    def shapes(self) -> tuple[float, float]:
+        """The Beta's two shape parameters (both between 1 and 5); needs low < high."""
+        width = self.high - self.low
+        return (1 + PERT_SHAPE * (self.mode - self.low) / width,
+                1 + PERT_SHAPE * (self.high - self.mode) / width)
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         width = self.high - self.low
         if width == 0:
             return np.full(size, float(self.low))
-        alpha = 1 + PERT_SHAPE * (self.mode - self.low) / width
-        beta = 1 + PERT_SHAPE * (self.high - self.mode) / width
-        return self.low + width * rng.beta(alpha, beta, size)
+        out = rng.beta(*self.shapes, size)  # low + width * x, in place as in Uniform
+        out *= width
+        out += self.low
+        return out
 
     def to_yaml(self) -> object:
         return {"pert": [self.low, self.mode, self.high]}
@@ -206,7 +218,11 @@ class LogNormal:
         return False
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return self.median * np.exp(self.sigma * rng.standard_normal(size))
+        out = rng.standard_normal(size)  # median * exp(sigma * z), in place as in Uniform
+        out *= self.sigma
+        np.exp(out, out=out)
+        out *= self.median
+        return out
 
     def to_yaml(self) -> object:
         return {"lognormal": {"median": self.median, "p90": self.p90}}

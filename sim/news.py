@@ -54,6 +54,8 @@ def apply_event(doc: Document, i: int, event: dict[str, Any], problems: list[Pro
         if not isinstance(part, dict):
             continue  # reported by the checks (must be a mapping)
         known = doc.data.get(section) or {}
+        if not isinstance(known, dict):
+            continue  # reported by the checks (the scenario's section must be a mapping)
         kept = {}
         for ident, change in part.items():
             if ident not in known:

@@ -211,7 +211,11 @@ def _milestones(res: Results) -> dict[str, Any]:
     return table
 
 
-def _breakdown(res: Results) -> dict[str, Any]:
+def _breakdown(res: Results) -> dict[str, Any] | None:
+    """The delay breakdown's table; None when the run kept no ready times (see run's
+    keep_ready), and the report says so instead."""
+    if res.ready_days is None:
+        return None
     summary = analysis.breakdown_summary(analysis.delay_breakdown(res))
     words = {"planned": "to the planned date", "slips_and_lags": "slips, lags and risk delays",
              "failures_and_rebuilds": "failures and rebuilds",

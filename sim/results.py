@@ -75,9 +75,10 @@ class Results:
     goal_days: np.ndarray
     finish_days: np.ndarray
     # float32, rounded down (sim.blocks.floor32): diagnostics for the path analysis, half the
-    # memory of float64 and never after the start they precede.
-    first_ready_days: np.ndarray  # ready time of the first attempt
-    ready_days: np.ndarray  # ready time of the last attempt
+    # memory of float64 and never after the start they precede; None unless the run was asked
+    # to keep them (run(..., keep_ready=True)).
+    first_ready_days: np.ndarray | None  # ready time of the first attempt
+    ready_days: np.ndarray | None  # ready time of the last attempt
     start_days: np.ndarray  # start (launch) time of the last attempt
     attempts: np.ndarray  # int8: attempts made, those before as_of included (0: never ready)
     driver: np.ndarray  # int16: what set the first ready time (see sim.blocks DRIVER_*)

@@ -1,10 +1,14 @@
 """Every random input of a block of trials, drawn before any trial runs.
 
-Every field of every element has its own stream: numpy's counter-based Philox generator, keyed
-by a hash of (seed, element kind, element id, field), with the block as the high word of its
-counter (a block draws far fewer than 2**64 numbers, so blocks never overlap). Starting a stream
-is a state assignment on a reused generator (about 2 us) rather than a new seeded generator
-(about 8-14 us), which was most of the drawing cost. So:
+Every field of every element has its own stream: numpy's PCG64DXSM generator, its 128-bit state
+and increment taken from a hash of (seed, element kind, element id, field), so a stream depends
+on nothing but its own name, and block k of it starts k * 2**64 draws in (the generator's exact
+jump-ahead; a block draws far fewer than 2**64 numbers, so blocks never overlap). Starting a
+stream is a state assignment and a jump on a reused generator (about 2 us) rather than a new
+seeded generator (8-14 us). PCG64DXSM is numpy's recommended generator for many parallel
+streams, and it draws a uniform in half the time and a Beta in about a fifth less than the
+counter-based Philox that sampling version 0.2 used (the README's "What the engine does" lists
+the versions). So:
 - results do not depend on how blocks are spread over workers;
 - a variant that changes one element leaves every other element's draws unchanged (common
   random numbers), and adding attempts to an activity leaves its earlier attempts' draws alone;
@@ -27,10 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distributions import AnyDistribution, Fixed
+from .distributions import AnyDistribution, Empirical, Fixed, Pert, Triangular, Uniform
 from .model import DAYS_PER_YEAR, Activity, Dependency, Scenario
 
-BLOCK_SIZE = 1000
+# Trials per block: large enough that the per-field costs (starting a stream, a few numpy
+# calls) are small beside the draws, small enough that the default 10,000-trial run still
+# spreads over two workers and a block of a large scenario fits in memory.
+BLOCK_SIZE = 2000
 
 
 def fresh_seed() -> int:
@@ -39,14 +46,17 @@ def fresh_seed() -> int:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _key(seed: int, kind: str, element_id: str, field: str) -> np.ndarray:
-    """The Philox key of one field of one element: 128 bits of a hash, so keys never collide
-    in practice and a key depends on nothing but its own (seed, element, field)."""
-    digest = hashlib.blake2b(f"{seed}:{kind}:{element_id}:{field}".encode(), digest_size=16)
-    return np.frombuffer(digest.digest(), dtype=np.uint64).copy()
+def _key(seed: int, kind: str, element_id: str, field: str) -> tuple[int, int]:
+    """The PCG64DXSM state and increment (odd) of one field of one element: 256 bits of a
+    hash, so streams never collide in practice and depend on nothing but their own (seed,
+    element, field)."""
+    digest = hashlib.blake2b(f"{seed}:{kind}:{element_id}:{field}".encode(),
+                             digest_size=32).digest()
+    return int.from_bytes(digest[:16], "little"), int.from_bytes(digest[16:], "little") | 1
 
 
-# One generator per thread, re-keyed for every stream (threads must not share it).
+# One generator per thread, re-keyed for every stream (threads must not share it), and the
+# state it is given, kept so that re-keying only writes the key into it.
 _local = threading.local()
 
 
@@ -58,16 +68,16 @@ def stream(seed: int, block: int, kind: str, element_id: str, field: str) -> np.
     """
     gen: np.random.Generator | None = getattr(_local, "gen", None)
     if gen is None:
-        gen = _local.gen = np.random.Generator(np.random.Philox(0))
-    gen.bit_generator.state = {
-        "bit_generator": "Philox",
-        "state": {"counter": np.array([0, block, 0, 0], np.uint64),
-                  "key": _key(seed, kind, element_id, field)},
-        "buffer": np.zeros(4, np.uint64),
-        "buffer_pos": 4,
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
+        _local.bits = np.random.PCG64DXSM(0)
+        gen = _local.gen = np.random.Generator(_local.bits)
+        _local.state = {"bit_generator": "PCG64DXSM", "state": {"state": 0, "inc": 1},
+                        "has_uint32": 0, "uinteger": 0}
+    bits: np.random.PCG64DXSM = _local.bits
+    state = _local.state
+    state["state"]["state"], state["state"]["inc"] = _key(seed, kind, element_id, field)
+    bits.state = state
+    if block:
+        bits.advance(block << 64)
     return gen
 
 
@@ -83,6 +93,13 @@ def _draw(dist: AnyDistribution, rng: Lazy, rows: int, size: int) -> np.ndarray:
     """
     if isinstance(dist, Fixed):
         return np.full((rows, size), float(dist.value))
+    if isinstance(dist, Pert) and dist.high > dist.low:
+        # numpy's Beta draws, value for value, at about half the cost (see sim.samplers).
+        from .samplers import beta_into
+
+        out = np.empty((rows, BLOCK_SIZE))
+        beta_into(rng(), *dist.shapes, dist.low, dist.high - dist.low, out)
+        return out[:, :size]
     return dist.sample(rng(), rows * BLOCK_SIZE).reshape(rows, BLOCK_SIZE)[:, :size]
 
 
@@ -166,10 +183,11 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
         for f in scenario.factors
     }
     _draw_risks(scenario, seed, block, size, arrays)
+    scales = _Scales(scenario, factors)
     activities = []
     lag_row = 0
     for a, act in enumerate(scenario.activities):
-        activities.append(_draw_activity(scenario, act, a, lag_row, seed, block, size, factors,
+        activities.append(_draw_activity(scenario, act, a, lag_row, seed, block, size, scales,
                                          arrays))
         lag_row += len(_waits(act))
     stand_down = []
@@ -178,8 +196,8 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
         rng = _lazy(seed, block, "vehicle", veh.id, "stand_down")
         out = arrays.stand_down[v, :launches]
         np.multiply(_draw(veh.stand_down, rng, launches, size), scenario.days_per_unit, out=out)
+        _bound(out, _magnitude(veh.stand_down) * scenario.days_per_unit)
         stand_down.append(out)
-    _bounded(arrays)
     return BlockDraws(block, size, factors, activities, arrays.risk_time, stand_down, arrays)
 
 
@@ -190,10 +208,48 @@ def draw_block(scenario: Scenario, seed: int, block: int, size: int) -> BlockDra
 MAX_DRAW_DAYS = 1e7
 
 
-def _bounded(arrays: BlockArrays) -> None:
-    for array in (arrays.ready_floor, arrays.lags, arrays.delay, arrays.duration,
-                  arrays.rebuild, arrays.stand_down):
-        np.minimum(array, MAX_DRAW_DAYS, out=array)
+def _bound(days: np.ndarray, magnitude: float) -> None:
+    """Cap `days` (in place) at MAX_DRAW_DAYS, unless no value can exceed it: `magnitude` is
+    an upper bound on their size (the cap is then the identity, and costs a pass for
+    nothing). Each array is capped once it is final, so what is capped is a sum or a
+    product, as drawn, never its parts."""
+    if not magnitude <= MAX_DRAW_DAYS:  # a NaN bound (0 times inf) caps as well
+        np.minimum(days, MAX_DRAW_DAYS, out=days)
+
+
+def _magnitude(dist: AnyDistribution) -> float:
+    """The largest size (absolute value) `dist` can draw; inf for an unbounded one."""
+    if isinstance(dist, Fixed):
+        return abs(float(dist.value))
+    if isinstance(dist, Uniform | Triangular | Pert):
+        return max(abs(float(dist.low)), abs(float(dist.high)))
+    if isinstance(dist, Empirical):
+        return max(abs(float(v)) for v in dist.values)
+    return math.inf  # lognormal, calibrated slip
+
+
+class _Scales:
+    """What an activity's draws are multiplied by: days per time unit, then its factors in
+    order (the same products whichever activity asks first), with a bound on its size."""
+
+    def __init__(self, scenario: Scenario, factors: dict[str, np.ndarray]):
+        self.days_per_unit = float(scenario.days_per_unit)
+        self.factors = factors
+        self.bounds = {f.id: _magnitude(f.distribution) for f in scenario.factors}
+        self.made: dict[tuple[str, ...], float | np.ndarray] = {}
+
+    def of(self, act: Activity) -> tuple[float | np.ndarray, float]:
+        """The scale and a bound on its size."""
+        key = act.factors
+        bound = self.days_per_unit
+        for fid in key:
+            bound *= self.bounds[fid]
+        if key not in self.made:
+            scale: float | np.ndarray = self.days_per_unit
+            for fid in key:
+                scale = scale * self.factors[fid]
+            self.made[key] = scale
+        return self.made[key], bound
 
 
 def _lazy(seed: int, block: int, kind: str, element_id: str, field: str) -> Lazy:
@@ -220,6 +276,8 @@ def _draw_risks(scenario: Scenario, seed: int, block: int, size: int,
             delay = np.where(arrays.risk_time[r] == 0.0, delay, 0.0)
             for aid in risk.applies_to:  # summed in the risks' order, from 0.0
                 arrays.delay[index[aid]] += delay
+    if any(r.delay is not None for r in scenario.risks):
+        np.minimum(arrays.delay, MAX_DRAW_DAYS, out=arrays.delay)
 
 
 def _hazard_time_days(annual_probability: float, u: np.ndarray) -> np.ndarray:
@@ -242,7 +300,7 @@ def _draw_activity(
     seed: int,
     block: int,
     size: int,
-    factors: dict[str, np.ndarray],
+    scales: _Scales,
     arrays: BlockArrays,
 ) -> ActivityDraws:
     """Activity `a`'s draws into its rows of `arrays` (its lags from row `lag_row`)."""
@@ -251,13 +309,13 @@ def _draw_activity(
 
     # Days per unit times the factors, in that order; a scale of exactly 1 is not applied
     # (x * 1.0 == x, so skipping it changes no value).
-    scale: float | np.ndarray = float(scenario.days_per_unit)
-    for fid in act.factors:
-        scale = scale * factors[fid]
+    scale, scale_bound = scales.of(act)
+    capped: list[tuple[np.ndarray, float]] = []  # capped once final (see _bound)
 
     def put(dist: AnyDistribution, field: str, out: np.ndarray) -> np.ndarray:
         """`field`'s draws times the scale into `out` ((size,) or (rows, size)). A fixed
         value is multiplied as a number: the same products, without drawing an array."""
+        capped.append((out, _magnitude(dist) * scale_bound))
         if isinstance(dist, Fixed):
             value = float(dist.value)
             if isinstance(scale, float):
@@ -275,9 +333,11 @@ def _draw_activity(
     n_attempts = act.attempts
     ready_floor = arrays.ready_floor[a]  # -inf unless planned
     if act.planned is not None and act.finished_on is None:
-        ready_floor[...] = scenario.days_from_as_of(act.planned)
+        planned = scenario.days_from_as_of(act.planned)
+        ready_floor[...] = planned
         if act.slip:
             ready_floor += put(act.slip, "slip", np.empty(size))
+            capped[-1] = (ready_floor, abs(planned) + capped[-1][1])
     # A mission under way no longer waits for its predecessors: no lags (nor lag rows).
     lags = [put(d.lag, f"lag:{d.id}", arrays.lags[lag_row + k])
             for k, d in enumerate(_waits(act))]
@@ -288,10 +348,10 @@ def _draw_activity(
     # launches, and success_u only decides something when success < 1 (u < 1 always holds).
     launch_u = arrays.launch_u[a, :n_attempts]
     if act.vehicles:
-        launch_u[...] = rng("launch")().random((n_attempts, BLOCK_SIZE))[:, :size]
+        _uniforms(rng("launch")(), launch_u)
     success_u = arrays.success_u[a, :n_attempts]
     if act.success < 1:
-        success_u[...] = rng("success")().random((n_attempts, BLOCK_SIZE))[:, :size]
+        _uniforms(rng("success")(), success_u)
     duration = put(act.duration, "duration", arrays.duration[a, :n_attempts])
     if act.under_way:
         left = act.attempts_left
@@ -315,6 +375,10 @@ def _draw_activity(
             rebuild[: max(left - 1, 0)] = rebuild[1:left].copy()
         duration, launch_u, success_u = duration[:left], launch_u[:left], success_u[:left]
         rebuild = rebuild[: max(left - 1, 0)]
+        # Times moved by what happened before as_of: capped whatever they can reach.
+        capped += [(ready_floor, math.inf), (duration, math.inf), (rebuild, math.inf)]
+    for days, magnitude in capped:
+        _bound(days, magnitude)
     return ActivityDraws(
         ready_floor=ready_floor,
         lags=lags,
@@ -324,6 +388,16 @@ def _draw_activity(
         rebuild=rebuild,
         risk_delay=arrays.delay[a],
     )
+
+
+def _uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
+    """Uniforms into `out` (rows, size): each row the first `size` of BLOCK_SIZE drawn, so a
+    cut block draws what a full one does. A full block is drawn in place."""
+    rows, size = out.shape
+    if size == BLOCK_SIZE and out.flags.c_contiguous:
+        gen.random(out=out)
+    else:
+        out[...] = gen.random((rows, BLOCK_SIZE))[:, :size]
 
 
 def blocks(trials: int) -> list[tuple[int, int]]:

@@ -293,7 +293,7 @@ def check_file(path: Path, trials: int = TRIALS) -> Outcome:
     signal.alarm(TIME_LIMIT_S)
     try:
         scenario = load_scenario(path)
-        res = run(scenario, trials=trials, seed=1, workers=1)
+        res = run(scenario, trials=trials, seed=1, workers=1, keep_ready=True)
         resolved_yaml(scenario)
         bad = violations(res)
         return Outcome("invariant", "; ".join(bad)) if bad else Outcome("ran")

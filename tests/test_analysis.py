@@ -45,6 +45,7 @@ from sim.model import (
     Vehicle,
     Window,
 )
+from sim.sampling import BLOCK_SIZE
 
 AS_OF = date(2030, 1, 1)
 
@@ -120,7 +121,7 @@ def test_trials_that_never_meet_the_goal_are_left_out():
         act("a", Uniform(1, 2)), act("b", 1, after=["a"]),
         risks=(Risk("kill", "Kill", probability=0.3, cancels=("b",)),),
     )
-    res = run(s, trials=2000, seed=5, workers=1)
+    res = run(s, trials=2000, seed=5, workers=1, keep_ready=True)
     crit = criticality(res)
     assert crit.to_dict() == {"a": 1.0, "b": 1.0}
     assert crit.attrs["p_never"] == res.p_never
@@ -149,7 +150,7 @@ def test_breakdown_parts_sum_to_the_goal_time():
                     applies_to=("build",)),),
         requires="launch", deadline=200,
     )
-    res = run(s, trials=2000, seed=11, workers=1)
+    res = run(s, trials=2000, seed=11, workers=1, keep_ready=True)
     parts = delay_breakdown(res)
     met = np.isfinite(parts["goal"].to_numpy())
     assert met.mean() > 0.9
@@ -176,7 +177,8 @@ def test_breakdown_parts_sum_to_the_goal_time():
 
 def test_only_random_work_explains_all_the_spread():
     s = scenario(act("a", Uniform(5, 15)), act("b", Uniform(5, 15), after=["a"]), requires="b")
-    summary = breakdown_summary(delay_breakdown(run(s, trials=500, seed=2, workers=1)))
+    summary = breakdown_summary(delay_breakdown(run(s, trials=500, seed=2, workers=1,
+                                                        keep_ready=True)))
     assert summary["variance_share"].to_dict() == pytest.approx(
         {"planned": 0, "slips_and_lags": 0, "failures_and_rebuilds": 0,
          "vehicle_and_window_waits": 0, "work": 1}, abs=1e-9)
@@ -204,7 +206,7 @@ QUEUE_YAML = """
 
 def test_waiting_for_the_vehicle_and_the_window_is_counted_as_waits():
     s = parse_scenario(dedent(QUEUE_YAML))
-    res = run(s, trials=200, seed=4, workers=1)
+    res = run(s, trials=200, seed=4, workers=1, keep_ready=True)
     # second queues behind first (launched at 0) until the vehicle is released at 45, then
     # launches and finishes at 46. windowed: prep (planned day 10) ends in 10-40, windowed
     # waits for day 30 or 60 and ends at 32 or 62, so it drives when prep ends after 30.
@@ -276,7 +278,7 @@ def test_sensitivity_ranks_the_inputs_that_move_the_goal():
         risks=(Risk("r", "R", probability=0.5, delay=Fixed(50), applies_to=("big",)),),
         requires="fixed",
     )
-    res = run(s, trials=2500, seed=6, workers=1)  # three blocks, the last one partial
+    res = run(s, trials=2 * BLOCK_SIZE + 500, seed=6, workers=1)  # 3 blocks, the last cut
     table = sensitivity(res)
     assert list(table.columns) == ["kind", "element", "spearman"]
     assert set(table.index) == {"big.duration", "small.duration", "pace", "r occurs"}
@@ -367,7 +369,7 @@ def test_vehicle_prerequisite_is_on_the_driving_path():
         vehicles=(Vehicle("lv", "LV", after=("first_flight",)),),
         goal=Goal("g", date(2031, 1, 1), "launch"),
     )
-    res = run(s, trials=500, seed=3, workers=1)
+    res = run(s, trials=500, seed=3, workers=1, keep_ready=True)
     crit = criticality(res)
     assert crit["first_flight"] == 1.0 and crit["launch"] == 1.0 and crit["payload"] == 0.0
     parts = delay_breakdown(res)

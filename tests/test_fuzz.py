@@ -182,7 +182,7 @@ def test_the_shipped_scenarios_keep_every_invariant() -> None:
 @SETTINGS
 @given(scenarios())
 def test_runs_of_random_scenarios_keep_every_invariant(scenario: object) -> None:
-    res = run(scenario, trials=20, seed=3, workers=1)  # type: ignore[arg-type]
+    res = run(scenario, trials=20, seed=3, workers=1, keep_ready=True)  # type: ignore[arg-type]
     assert violations(res) == []
 
 

@@ -81,7 +81,7 @@ def test_recorded_times_keep_their_order():
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from synthetic import synthetic_scenario
 
-    r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1)
+    r = run(synthetic_scenario(50), trials=2000, seed=4, workers=1, keep_ready=True)
     for a in (r.start_days, r.finish_days):
         assert a.dtype == np.float64
     for a in (r.first_ready_days, r.ready_days):
@@ -120,8 +120,8 @@ def test_kept_arrays_do_not_depend_on_workers():
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from synthetic import synthetic_scenario
 
-    one = run(synthetic_scenario(20), trials=3500, seed=2, workers=1)
-    two = run(synthetic_scenario(20), trials=3500, seed=2, workers=2)
+    one = run(synthetic_scenario(20), trials=3500, seed=2, workers=1, keep_ready=True)
+    two = run(synthetic_scenario(20), trials=3500, seed=2, workers=2, keep_ready=True)
     for name in ("finish_days", "first_ready_days", "ready_days", "start_days", "attempts",
                  "driver", "waited_for", "goal_days"):
         a, b = getattr(one, name), getattr(two, name)
@@ -146,3 +146,29 @@ def test_goal_over_plain_ids_reads_the_columns():
     before = finish.copy()
     goal.goal_times(AtLeast(3, tuple(index)), finish, index)
     assert np.array_equal(finish, before)  # never sorted in place
+
+
+def test_ready_times_are_kept_only_when_asked_for():
+    """Without keep_ready the ready times are None, the run needs less memory, and every
+    other array is the same; the delay breakdown says what it needs."""
+    import sys
+    from pathlib import Path
+
+    from sim.analysis import delay_breakdown
+    from sim.montecarlo import bytes_per_trial
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    s = synthetic_scenario(20)
+    kept = run(s, trials=2500, seed=3, workers=2, keep_ready=True)
+    lean = run(s, trials=2500, seed=3, workers=2)
+    assert lean.first_ready_days is None and lean.ready_days is None
+    for name in ("finish_days", "start_days", "attempts", "driver", "waited_for", "goal_days"):
+        a, b = getattr(kept, name), getattr(lean, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    # 8 bytes fewer per activity: two float32 ready times.
+    assert bytes_per_trial(s, keep_ready=True) - bytes_per_trial(s) == 8 * len(s.activities)
+    with pytest.raises(ValueError, match="keep_ready=True"):
+        delay_breakdown(lean)
+    assert len(delay_breakdown(kept)) == 2500

@@ -176,3 +176,13 @@ def test_ilrs_run_loads_only_what_it_uses(tmp_path):
         capture_output=True, text=True, check=True).stdout
     loaded = out.strip().splitlines()[-1]
     assert "pyarrow" in loaded and "simpy" not in loaded and "matplotlib" not in loaded
+
+
+def test_report_of_a_run_without_ready_times_says_why_the_breakdown_is_missing(scenario_file):
+    from sim.report import render_report
+
+    html = render_report(run(load_scenario(scenario_file), trials=20, seed=1, workers=1))
+    assert "Where the time goes" in html and "keep_ready=True" in html
+    kept = render_report(run(load_scenario(scenario_file), trials=20, seed=1, workers=1,
+                             keep_ready=True))
+    assert "keep_ready=True" not in kept and "share of spread" in kept

@@ -28,7 +28,7 @@ from sim.model import (
     Vehicle,
     Window,
 )
-from sim.sampling import ActivityDraws, draw_block
+from sim.sampling import BLOCK_SIZE, ActivityDraws, draw_block
 
 AS_OF = date(2030, 1, 1)
 SEED = 7
@@ -141,19 +141,21 @@ def test_fresh_seed_is_recorded_and_reproduces() -> None:
 
 
 def test_one_worker_equals_two() -> None:
-    # 2500 trials = blocks of 1000, 1000 and 500, split across processes.
+    # Two full blocks and half a block, split across processes.
+    trials = 2 * BLOCK_SIZE + BLOCK_SIZE // 2
     scenario = mixed_scenario()
-    one = sim.run(scenario, trials=2500, seed=SEED, workers=1)
-    two = sim.run(scenario, trials=2500, seed=SEED, workers=2)
-    assert one.trials == two.trials == 2500
+    one = sim.run(scenario, trials=trials, seed=SEED, workers=1)
+    two = sim.run(scenario, trials=trials, seed=SEED, workers=2)
+    assert one.trials == two.trials == trials
     assert_same(one, two)
 
 
 def test_prefix_of_a_longer_run() -> None:
     scenario = mixed_scenario()
-    short = sim.run(scenario, trials=1200, seed=SEED, workers=1)
-    long = sim.run(scenario, trials=2600, seed=SEED, workers=1)
-    assert_same(short, long, slice(0, 1200))
+    # The short run's second block is cut; the long run's is whole.
+    short = sim.run(scenario, trials=BLOCK_SIZE + 200, seed=SEED, workers=1)
+    long = sim.run(scenario, trials=2 * BLOCK_SIZE + 600, seed=SEED, workers=1)
+    assert_same(short, long, slice(0, BLOCK_SIZE + 200))
 
 
 def test_different_seeds_differ() -> None:
@@ -269,3 +271,18 @@ def test_every_field_and_element_has_its_own_stream() -> None:
     prep, station = (d.activities[twin.activity_index[x]] for x in ("prep", "station"))
     assert not np.array_equal(prep.duration, station.duration)
     assert np.mean(prep.duration == station.duration) < 0.01
+
+
+def test_block_k_is_its_stream_jumped_k_times_2_to_the_64() -> None:
+    # A block is a fixed stretch of its field's one stream: block k starts exactly k * 2**64
+    # draws in, so blocks never overlap (a block draws far fewer numbers than that).
+    from sim.sampling import stream
+
+    start = stream(SEED, 0, "activity", "prep", "duration").bit_generator.state
+    for block in (1, 2, 7):
+        jumped = np.random.Generator(np.random.PCG64DXSM())
+        jumped.bit_generator.state = start
+        jumped.bit_generator.advance(block * 2**64)
+        expected = jumped.random(5)
+        got = stream(SEED, block, "activity", "prep", "duration").random(5)
+        np.testing.assert_array_equal(got, expected)

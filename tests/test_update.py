@@ -130,3 +130,16 @@ def test_bad_events_get_located_errors(files) -> None:  # type: ignore[no-untype
     assert {(4, "news[0].date"), (5, "news[0].reported"), (6, "news[0].source"),
             (7, "news[0].confidence"), (9, "activities.b.failed")} <= got, got
     assert not out.exists()
+
+
+def test_news_over_a_section_that_is_not_a_mapping_is_a_located_error(tmp_path: Path) -> None:
+    # The news must not trip over a malformed section: the section's own check reports it.
+    text = PARENT.replace("activities:\n", "news:\n" + EVENTS.split("news:\n")[1] + "activities:\n")
+    text = text.replace("sources: {s1: a source}", "sources: {s1: a source, s2: another}")
+    head, _, tail = text.partition("activities:\n  a:")
+    text = head + "activities: 5\nrisks:" + tail.partition("risks:")[2]
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tmp_path / "s.yaml")
+    assert any(p.path == "activities" and "must be a mapping" in p.message
+               for p in err.value.problems), err.value.problems

@@ -16,25 +16,12 @@ months inside; `unit` converts them to the scenario's time unit on the way out.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
-
-
-def norm_sf(x: np.ndarray) -> np.ndarray:
-    """``scipy.stats.norm.sf``, value for value (infinities and nan included): ndtr(-x).
-
-    Called directly because scipy's per-call argument handling cost more than the 1,000 draws
-    of a block (every design point of an exploration draws each calibrated slip)."""
-    return np.asarray(special.ndtr(-np.asarray(x, dtype=float)))
-
-
-def norm_isf(q: np.ndarray) -> np.ndarray:
-    """``scipy.stats.norm.isf``, value for value: -ndtri(q), nan outside [0, 1]. The ``+ 0.0``
-    is scipy's own (it adds loc): it turns the -0.0 of q = 0.5 into +0.0."""
-    return np.asarray(-special.ndtri(np.asarray(q, dtype=float)) + 0.0)
 
 
 @dataclass(frozen=True)
@@ -89,10 +76,10 @@ class CalibratedSlip:
         v = s + self.shift
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.where(v > 0, v, 1.0)) - self.mu) / self.scale
-        return np.asarray(np.where(v > 0, norm_sf(z), 1.0))
+        return np.asarray(np.where(v > 0, stats.norm.sf(z), 1.0))
 
     def _hold_sf(self, s: np.ndarray) -> np.ndarray:
-        return np.asarray(norm_sf(s / self.hold_sd))
+        return np.asarray(stats.norm.sf(s / self.hold_sd))
 
     def _sf_uncond(self, s: np.ndarray) -> np.ndarray:
         p = self.p_hold
@@ -151,22 +138,33 @@ class CalibratedSlip:
         lowest = -self.shift if self.hold_h0 == -math.inf else -12 * self.hold_sd - 1
         return max(lowest, self.floor_months) if self.floor_months > -math.inf else lowest
 
+    @functools.cached_property
+    def _tails(self) -> tuple[float, float]:
+        """P(slip > floor) of each component (1 without a floor): constants of the slip,
+        worked out once (scipy.stats costs tens of microseconds per call)."""
+        floor = self.floor_months
+        if floor == -math.inf:
+            return 1.0, 1.0
+        return (float(self._hold_sf(np.array([floor]))[0]),
+                float(self._late_sf(np.array([floor]))[0]))
+
     def sample_months(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draws by inverse cdf within each component, truncated at the floor."""
         u_comp, u_val = rng.random(size), rng.random(size)
         floor = self.floor_months
         p = self.p_hold
-        hold_tail = float(self._hold_sf(np.array([floor]))[0]) if floor > -math.inf else 1.0
-        late_tail = float(self._late_sf(np.array([floor]))[0]) if floor > -math.inf else 1.0
+        hold_tail, late_tail = self._tails
         w_hold = p * hold_tail
         w_late = (1 - p) * late_tail
         total = w_hold + w_late
         if total <= 0:  # far beyond every draw: the slip sits at the floor
             return np.full(size, floor)
         is_hold = u_comp < w_hold / total
-        # Survival-side inversion keeps precision deep in a tail: value = isf(u * tail).
-        hold = self.hold_sd * norm_isf(u_val * hold_tail)
-        late = np.exp(self.mu + self.scale * norm_isf(u_val * late_tail)) - self.shift
+        # Survival-side inversion keeps precision deep in a tail: value = isf(u * tail), with
+        # isf(q) = 0 - ndtri(q), the value scipy.stats.norm.isf gives (0.0 at q = 1/2, not
+        # -0.0), without its per-call argument checks.
+        hold = self.hold_sd * (0.0 - special.ndtri(u_val * hold_tail))
+        late = np.exp(self.mu + self.scale * (0.0 - special.ndtri(u_val * late_tail))) - self.shift
         out = np.where(is_hold, hold, late)
         return np.asarray(np.maximum(out, floor) if floor > -math.inf else out)
 

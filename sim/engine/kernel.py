@@ -2,8 +2,10 @@
 block in one numba function.
 
 It copies the reference engine's structure (:mod:`sim.engine.des`, :mod:`sim.engine.dispatcher`):
-one event queue ordered by (time, priority, insertion order) with the same events scheduled at
-the same points and the same float arithmetic (:mod:`sim.blocks`). The reference's nested Python
+one event order, (time, priority, insertion order), with the same events scheduled at the same
+points and the same float arithmetic (:mod:`sim.blocks`). The settles, the only events of the
+last priority, wait in a heap of their own and are taken when no other event is due at or
+before their time, which is the same order. The reference's nested Python
 calls (a settle grants a launch, which lands at once, which finishes, which starts its
 successors...) are replayed with an explicit stack of tasks, one task per reference function
 (T_* below, named after it): a call is a push, and code that runs after a call returns is
@@ -13,6 +15,14 @@ still agree.
 
 Everything runs in one function: numba counts references to every array passed to a function,
 atomically, and with dozens of arrays per call that cost more than the model itself.
+
+Where the time goes (`bench/kernel_profile.py`, and a line profile with perf): about 100 ns per
+activity, spread over reading its draws (rows [element, attempt, trial], each read a cache miss
+every eighth trial), the event queue, the vehicle queues and the branches between. What did not
+pay, measured: a 4-ary event heap (no change), prefetching the next trials' draws (5% slower at
+50 activities, 10% faster at 200), the draws transposed to trial-major order (the loop 7%
+faster, the transpose half as long as the loop), folding a task into the one that calls it (no
+change: the hand-over is cheap).
 """
 
 from __future__ import annotations
@@ -28,10 +38,9 @@ from ..blocks import (
     DRIVER_PLANNED,
     EPS,
     PRIORITY_EVENT,
-    PRIORITY_GRANT,
     PRIORITY_RISK,
 )
-from .heaps import borrowed, pop, push, q_less, q_pop, q_push, schedule
+from .heaps import KEY_BITS, KEY_MASK, borrowed, pop, push, q_pop, q_push, schedule, t_pop, t_push
 
 __all__ = ["run_trials"]
 
@@ -56,21 +65,25 @@ T_WAITER = 13  # the finished-event's callbacks: holding() for each waiting laun
 
 
 # --- compiled helpers (the queues and the task stack are in .heaps) ---------------------
-# Counters in cnt: 0 events scheduled, 1 queue size, 2 requests made, 3 settle times, 4 waiters.
+# Counters in cnt, per trial: 0 events scheduled, 1 queue size, 2 requests made, 3 settle
+# times, 4 waiters, 5 settles scheduled; over the block (for bench/kernel_profile.py): 7 events,
+# 8 tasks, 9 settles.
 
 
 @njit(cache=True)
-def _settle_at(cnt: Any, settles: Any, ev_f: Any, ev_i: Any, heap: Any, now: float,
-               t: float) -> None:
-    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`)."""
+def _settle_at(cnt: Any, settles: Any, s_fire: Any, now: float, t: float) -> None:
+    """Dispatcher._settle_at: one settle per clock time (a set of times in `settles`).
+
+    Settles are the only events of PRIORITY_GRANT, so they are kept out of the event queue, in
+    a heap of their firing times `s_fire` (`schedule`'s now + delay): at one time every other
+    event comes first, and two settles of one time do the same."""
     t = now + (t - now)
     for k in range(cnt[3]):
         if settles[k] == t:
             return
     settles[cnt[3]] = t
     cnt[3] += 1
-    schedule(cnt, ev_f, ev_i, heap, now, t - now, PRIORITY_GRANT, T_SETTLE, -1, -1, -1, 0.0,
-             0.0)
+    t_push(s_fire, cnt, 5, now + (t - now))
 
 
 @njit(cache=True)
@@ -89,20 +102,21 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
     """Trials 0..n-1 of a block: P the plan, D the draws, S scratch state, R the outcome
     arrays (written in place); see fast.run_block for the layout of each tuple."""
     (pred_ptr, pred_idx, succ_ptr, succ_idx, av_ptr, av_idx, has_window, period, anchor,
-     success, attempts, is_done, done_at, planned, reliability, min_interval, available,
+     success, attempts, is_done, done_at, tie_rank, reliability, min_interval, available,
      vafter_ptr, vafter_idx, rc_ptr, rc_idx) = borrowed(P)
     (ready_floor, lags, delay, duration, launch_u, success_u, rebuild, risk_time,
-     stand_down) = borrowed(D)
-    (cnt, ev_f, ev_i, heap, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
-     w_i, w_t, holder, free_at, q, qn, r_i, r_at, pending, request_of, grounded, failures,
-     settles, zero_hits) = borrowed(S)
+     stand_down, floor_live, lag_live, delay_live) = borrowed(D)
+    (cnt, ev_f, ev_i, h_t, h_k, tk_f, tk_i, waiting, cancelled_at, over, fin_made, w_head, w_tail,
+     w_i, w_t, holder, free_at, q_t, q_k, qn, r_i, pending, request_of, grounded, failures,
+     settles, zero_hits, s_fire) = borrowed(S)
     (o_finish, o_first_ready, o_ready, o_start, o_attempts, o_driver,
      o_waited_for) = borrowed(R)
     n_act, n_veh, n_risk = len(pred_ptr) - 1, len(holder), len(rc_ptr) - 1
 
     for i in range(n):
         # -- _Trial.__init__ and Dispatcher.__init__
-        cnt[:] = 0
+        cnt[7] += cnt[0]
+        cnt[:6] = 0
         now = 0.0
         for a in range(n_act):
             waiting[a] = pred_ptr[a + 1] - pred_ptr[a]
@@ -122,7 +136,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
         for r in range(n_risk):
             t = risk_time[r, i]
             if rc_ptr[r + 1] > rc_ptr[r] and t < INF:
-                schedule(cnt, ev_f, ev_i, heap, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
+                schedule(cnt, ev_f, ev_i, h_t, h_k, now, t, PRIORITY_RISK, T_CANCEL, r, -1, -1,
                          0.0, 0.0)
         for a in range(n_act):
             if is_done[a]:
@@ -135,41 +149,60 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
             if not is_done[a] and waiting[a] == 0:
                 sp = push(tk_f, tk_i, sp, T_START, a, 0, -1, 0.0, 0.0)
 
+        # The task to run next is held in (task, a, attempt, v, x, y). A task whose last act
+        # is to call another (a push that would be popped at once) sets them and `tail`
+        # instead: the same order, without the round trip through the stack.
+        task, a, attempt, v, x, y = -1, -1, -1, -1, 0.0, 0.0
+        tail = False
         while True:
-            if sp == 0:  # nothing left to do at once: the next event (env.step)
-                if cnt[1] == 0:
-                    break
-                e = pop(cnt, ev_f, ev_i, heap)
-                now = ev_f[e, 0]
-                kind = ev_i[e, 1]
-                if kind == T_FINISHED:  # its callbacks: the launches waiting, in order
-                    sp = push(tk_f, tk_i, sp, T_WAITER, w_head[ev_i[e, 2]], -1, -1, 0.0, 0.0)
+            if tail:
+                tail = False
+            elif sp > 0:
+                sp -= 1
+                task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
+                x, y = tk_f[sp, 0], tk_f[sp, 1]
+            else:  # nothing left to do at once: the next event (env.step)
+                if cnt[1] > 0 and (cnt[5] == 0 or h_t[0] <= s_fire[0]):
+                    now, e = pop(cnt, h_t, h_k)
+                    task, a, attempt, v = ev_i[e, 0], ev_i[e, 1], ev_i[e, 2], ev_i[e, 3]
+                    x, y = ev_f[e, 0], ev_f[e, 1]
+                    if task == T_FINISHED:  # its callbacks: the launches waiting, in order
+                        task, a = T_WAITER, w_head[a]
+                elif cnt[5] > 0:
+                    now, task = t_pop(s_fire, cnt, 5), T_SETTLE
                 else:
-                    sp = push(tk_f, tk_i, sp, kind, ev_i[e, 2], ev_i[e, 3], ev_i[e, 4],
-                              ev_f[e, 1], ev_f[e, 2])
-                continue
-            sp -= 1
-            task, a, attempt, v = tk_i[sp, 0], tk_i[sp, 1], tk_i[sp, 2], tk_i[sp, 3]
-            x, y = tk_f[sp, 0], tk_f[sp, 1]
+                    break
+            cnt[8] += 1
 
             if task == T_START:
                 if cancelled_at[a] < INF or attempts[a] == 0:  # cancelled, or lost
                     continue
                 # first_ready: the latest of as_of, planned + slip, predecessors + lags
+                # (selects, not branches: which one is later is a coin toss the CPU cannot
+                # predict, and a mispredicted branch costs more than the whole comparison)
+                # A draw row the block never sets (floor_live etc.) is not read: a floor
+                # never above 0 cannot be later than as_of; adding a lag or a delay of zero
+                # changes no time that can win (ready >= +0.0, so -0.0 never wins).
                 ready, driver = 0.0, DRIVER_AS_OF
-                floor = ready_floor[a, i]
-                if floor > ready:
-                    ready, driver = floor, DRIVER_PLANNED
+                if floor_live[a]:
+                    floor = ready_floor[a, i]
+                    later = floor > 0.0
+                    ready = floor if later else 0.0
+                    driver = DRIVER_PLANNED if later else DRIVER_AS_OF
                 for k in range(pred_ptr[a], pred_ptr[a + 1]):
                     p = pred_idx[k]
-                    t = o_finish[i, p] + lags[k, i]
-                    if t > ready:
-                        ready, driver = t, p
+                    t = o_finish[i, p]
+                    if lag_live[k]:
+                        t += lags[k, i]
+                    later = t > ready
+                    ready = t if later else ready
+                    driver = p if later else driver
                 o_driver[i, a] = driver
-                ready = ready + delay[a, i]
+                if delay_live[a]:
+                    ready = ready + delay[a, i]
                 o_first_ready[i, a] = ready
-                kind = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
-                sp = push(tk_f, tk_i, sp, kind, a, 0, -1, ready, 0.0)
+                task = T_LAUNCH if av_ptr[a + 1] > av_ptr[a] else T_WORK
+                attempt, v, x, tail = 0, -1, ready, True
 
             elif task == T_WORK:
                 ready = x
@@ -180,7 +213,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 wait = end - now
                 if 0.0 > wait:  # max(end - now, 0.0), as Python's max picks
                     wait = 0.0
-                schedule(cnt, ev_f, ev_i, heap, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
+                schedule(cnt, ev_f, ev_i, h_t, h_k, now, wait, PRIORITY_EVENT, T_WORK_ENDS, a,
                          attempt, -1, ready, start)
 
             elif task == T_WORK_ENDS:
@@ -189,11 +222,12 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     o_start[i, a] = start
                 if cancelled_at[a] < INF:
                     continue
-                if success_u[a, attempt, i] < success[a]:
-                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                # A uniform is below 1, so a sure success needs no draw read (most work is sure).
+                if success[a] >= 1.0 or success_u[a, attempt, i] < success[a]:
+                    task, tail = T_FINISH, True
                 elif attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = push(tk_f, tk_i, sp, T_WORK, a, attempt + 1, -1,
-                              now + rebuild[a, attempt, i], 0.0)
+                    task, x, attempt, tail = (T_WORK, now + rebuild[a, attempt, i], attempt + 1,
+                                              True)
                 else:
                     over[a] = True
 
@@ -201,7 +235,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 o_finish[i, a] = now
                 over[a] = True
                 if fin_made[a]:  # ev.succeed(): the waiting launches are called back
-                    schedule(cnt, ev_f, ev_i, heap, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
+                    schedule(cnt, ev_f, ev_i, h_t, h_k, now, 0.0, PRIORITY_EVENT, T_FINISHED, a,
                              -1, -1, 0.0, 0.0)
                 hits = 0
                 for k in range(succ_ptr[a], succ_ptr[a + 1]):
@@ -210,8 +244,10 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     if waiting[s] == 0:
                         zero_hits[hits] = s
                         hits += 1
-                for k in range(hits - 1, -1, -1):
+                for k in range(hits - 1, 0, -1):
                     sp = push(tk_f, tk_i, sp, T_START, zero_hits[k], 0, -1, 0.0, 0.0)
+                if hits > 0:
+                    task, a, tail = T_START, zero_hits[0], True
 
             elif task == T_LAUNCH:
                 ready = x
@@ -220,32 +256,33 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 # Dispatcher.request
                 at = now + (ready - now)
                 rid = cnt[2]
-                if rid >= len(r_at):
+                if rid >= len(pending):
                     raise RuntimeError("compiled engine: more requests than planned for")
                 cnt[2] += 1
                 r_i[rid, 0] = a
                 r_i[rid, 1] = attempt
-                r_at[rid] = at
+                key = (tie_rank[a] << KEY_BITS) | rid
                 pending[rid] = True
                 request_of[a] = rid
                 for k in range(av_ptr[a], av_ptr[a + 1]):
                     u = av_idx[k]
-                    q_push(q, qn, r_i, r_at, planned, u, rid)
+                    q_push(q_t, q_k, qn, u, at, key)
                     if holder[u] >= 0 and at < free_at[u] < INF:
-                        _settle_at(cnt, settles, ev_f, ev_i, heap, now, free_at[u])
-                _settle_at(cnt, settles, ev_f, ev_i, heap, now, at)
+                        _settle_at(cnt, settles, s_fire, now, free_at[u])
+                _settle_at(cnt, settles, s_fire, now, at)
 
             elif task == T_SETTLE:
+                cnt[9] += 1
                 for k in range(cnt[3]):  # self._settles.discard(now)
                     if settles[k] == now:
                         cnt[3] -= 1
                         settles[k] = settles[cnt[3]]
                         break
-                sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
+                task, tail = T_SETTLE_PASS, True
 
             elif task == T_SETTLE_PASS:
                 late = now + EPS
-                first = -1
+                first, first_t, first_k = -1, 0.0, 0
                 for u in range(n_veh):
                     if qn[u] == 0:
                         continue
@@ -254,11 +291,12 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             continue
                         holder[u] = -1
                         free_at[u] = INF
-                    while qn[u] > 0 and not pending[q[u, 0]]:
-                        q_pop(q, qn, r_i, r_at, planned, u)
-                    if qn[u] > 0 and r_at[q[u, 0]] <= late:
-                        if first < 0 or q_less(r_i, r_at, planned, q[u, 0], first):
-                            first = q[u, 0]
+                    while qn[u] > 0 and not pending[q_k[u, 0] & KEY_MASK]:
+                        q_pop(q_t, q_k, qn, u)
+                    if qn[u] > 0 and q_t[u, 0] <= late:
+                        ht, hk = q_t[u, 0], q_k[u, 0]
+                        if first < 0 or ht < first_t or (ht == first_t and hk < first_k):
+                            first, first_t, first_k = hk & KEY_MASK, ht, hk
                 if first < 0:
                     continue
                 b, b_attempt = r_i[first, 0], r_i[first, 1]
@@ -267,12 +305,12 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 chosen = -1  # the first vehicle in its own list of those it heads
                 for k in range(av_ptr[b], av_ptr[b + 1]):
                     u = av_idx[k]
-                    if chosen < 0 and qn[u] > 0 and q[u, 0] == first and holder[u] < 0:
+                    if chosen < 0 and qn[u] > 0 and q_k[u, 0] == first_k and holder[u] < 0:
                         chosen = u
-                q_pop(q, qn, r_i, r_at, planned, chosen)
+                q_pop(q_t, q_k, qn, chosen)
                 holder[chosen] = b
                 sp = push(tk_f, tk_i, sp, T_SETTLE_PASS, -1, -1, -1, 0.0, 0.0)
-                sp = push(tk_f, tk_i, sp, T_HOLDING, b, b_attempt, chosen, now, 0.0)
+                task, a, attempt, v, x, tail = T_HOLDING, b, b_attempt, chosen, now, True
 
             elif task == T_WAITER:
                 w = a
@@ -280,8 +318,8 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     continue
                 if w_i[w, 3] >= 0:
                     sp = push(tk_f, tk_i, sp, T_WAITER, w_i[w, 3], -1, -1, 0.0, 0.0)
-                sp = push(tk_f, tk_i, sp, T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2], w_t[w],
-                          0.0)
+                task, a, attempt, v, x, tail = (T_HOLDING, w_i[w, 0], w_i[w, 1], w_i[w, 2],
+                                                w_t[w], True)
 
             elif task == T_HOLDING:
                 granted = x
@@ -328,16 +366,16 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 when = now + (when - now)
                 free_at[v] = when
                 if qn[v] > 0:
-                    _settle_at(cnt, settles, ev_f, ev_i, heap, now, when)
+                    _settle_at(cnt, settles, s_fire, now, when)
                 if launch_u[a, attempt, i] >= reliability[v]:
                     kind, when = T_LAUNCH_FAILS, launch
                 else:
                     kind, when = T_MISSION_ENDS, launch + duration[a, attempt, i]
                 if when > now:  # _Trial.after
-                    schedule(cnt, ev_f, ev_i, heap, now, when - now, PRIORITY_EVENT, kind, a,
+                    schedule(cnt, ev_f, ev_i, h_t, h_k, now, when - now, PRIORITY_EVENT, kind, a,
                              attempt, v, launch, 0.0)
                 else:
-                    sp = push(tk_f, tk_i, sp, kind, a, attempt, v, launch, 0.0)
+                    task, x, tail = kind, launch, True
 
             elif task == T_LAUNCH_FAILS:
                 if cancelled_at[a] < INF:
@@ -346,7 +384,7 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                 k = failures[v]
                 failures[v] += 1
                 grounded[v] = now + stand_down[v, k, i]
-                sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                task, tail = T_NEXT_ATTEMPT, True
 
             elif task == T_MISSION_ENDS:
                 launch = x
@@ -354,15 +392,15 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                     o_start[i, a] = launch
                 if cancelled_at[a] < INF:
                     continue
-                if success_u[a, attempt, i] < success[a]:
-                    sp = push(tk_f, tk_i, sp, T_FINISH, a, -1, -1, 0.0, 0.0)
+                if success[a] >= 1.0 or success_u[a, attempt, i] < success[a]:
+                    task, tail = T_FINISH, True
                 else:
-                    sp = push(tk_f, tk_i, sp, T_NEXT_ATTEMPT, a, attempt, -1, 0.0, 0.0)
+                    task, tail = T_NEXT_ATTEMPT, True
 
             elif task == T_NEXT_ATTEMPT:
                 if attempt + 1 < attempts[a]:  # attempt_failed
-                    sp = push(tk_f, tk_i, sp, T_LAUNCH, a, attempt + 1, -1,
-                              now + rebuild[a, attempt, i], 0.0)
+                    task, x, attempt, tail = (T_LAUNCH, now + rebuild[a, attempt, i],
+                                              attempt + 1, True)
                 else:
                     over[a] = True
 
@@ -383,4 +421,5 @@ def run_trials(P: Any, D: Any, S: Any, R: Any, n: int) -> None:
                             holder[u] = -1
                             free_at[u] = INF
                             if qn[u] > 0:
-                                _settle_at(cnt, settles, ev_f, ev_i, heap, now, now)
+                                _settle_at(cnt, settles, s_fire, now, now)
+    cnt[7] += cnt[0]

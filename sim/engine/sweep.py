@@ -81,7 +81,7 @@ def sweep_trials(order: Any, pred_ptr: Any, pred_idx: Any, has_window: Any, peri
                     wait = 0.0
                 now = now + wait
                 o_start[i, a] = start
-                if success_u[a, attempt, i] < success[a]:
+                if success[a] >= 1.0 or success_u[a, attempt, i] < success[a]:  # u < 1
                     o_finish[i, a] = now
                     break
                 if attempt + 1 < attempts[a]:
