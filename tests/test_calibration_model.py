@@ -185,13 +185,20 @@ def test_rules_unit_conversion() -> None:
     assert in_days.mean == pytest.approx(in_months.mean * 365.25 / 12)
 
 
-def test_the_slip_draws_normal_inverse_is_scipys_value_for_value() -> None:
-    """The calibrated slip draws with 0 - ndtri(q) (scipy.stats' per-call overhead cost more
-    than a block of draws); it must give scipy.stats.norm.isf's values bit for bit, the sign of
-    zero included, so a draw is the same whichever is used."""
+def test_the_slips_normal_tails_are_scipys_value_for_value() -> None:
+    """The calibrated slip draws with 0 - ndtri(q) and works out its tails with ndtr(-x)
+    (scipy.stats' per-call overhead cost more than a block of draws); they must give
+    scipy.stats.norm's isf and sf bit for bit, the sign of zero included, so a draw is the same
+    whichever is used."""
+    from sim.calibration.slip import _norm_sf
+
     rng = np.random.default_rng(SEED)
     edges = [0.0, 1.0, 0.5, np.nextafter(0, 1), np.nextafter(1, 0), 1e-300]
     q = np.concatenate([rng.random(100_000), edges])
     got, want = 0.0 - special.ndtri(q), stats.norm.isf(q)
     assert np.array_equal(got, want)
     assert np.array_equal(np.signbit(got), np.signbit(want))  # +0.0 at q = 1/2
+    x = np.concatenate([rng.normal(0, 5, 100_000), [0.0, -0.0, np.inf, -np.inf, np.nan, 40.0]])
+    got, want = _norm_sf(x), stats.norm.sf(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))

@@ -24,6 +24,13 @@ import numpy as np
 from scipy import special, stats
 
 
+def _norm_sf(x: np.ndarray) -> np.ndarray:
+    """``scipy.stats.norm.sf`` value for value (infinities, nan and -0.0 included): ndtr(-x),
+    without its per-call argument checks, which cost more than the rest of working out a
+    slip's tails (every variant of an exploration works them out for the slips it changes)."""
+    return np.asarray(special.ndtr(-np.asarray(x, dtype=float)))
+
+
 @dataclass(frozen=True)
 class CalibratedSlip:
     group: str
@@ -76,10 +83,10 @@ class CalibratedSlip:
         v = s + self.shift
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.where(v > 0, v, 1.0)) - self.mu) / self.scale
-        return np.asarray(np.where(v > 0, stats.norm.sf(z), 1.0))
+        return np.asarray(np.where(v > 0, _norm_sf(z), 1.0))
 
     def _hold_sf(self, s: np.ndarray) -> np.ndarray:
-        return np.asarray(stats.norm.sf(s / self.hold_sd))
+        return np.asarray(_norm_sf(s / self.hold_sd))
 
     def _sf_uncond(self, s: np.ndarray) -> np.ndarray:
         p = self.p_hold
