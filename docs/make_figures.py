@@ -102,7 +102,7 @@ def moved_section() -> str:
     files = list(table.index)
     lines = ["### How the answer moved", "",
              "The forecast at each data date (`scenarios/history/`, same seed), and each step "
-             "split into the new data date alone and each recorded event applied in turn "
+             "split into the\nnew data date alone and each recorded event applied in turn\n"
              "(`ilrs history scenarios/history/*.yaml`; the parts add up to the step):", "",
              "| data date | P(by deadline) | 95% CI | median goal date |", "|---|---|---|---|"]
     for _, r in table.iterrows():
