@@ -165,7 +165,8 @@ def history_figure(table: pd.DataFrame) -> Any:
     bottom.plot(x, med, "o-", color="black", label="median goal date")
     for xi, m in zip(x, med, strict=True):
         if not pd.isna(m):
-            bottom.annotate(f"{m.date()}", (xi, m), textcoords="offset points", xytext=(8, -4),
+            # Below the point, clear of the line to the next data date.
+            bottom.annotate(f"{m.date()}", (xi, m), textcoords="offset points", xytext=(8, -14),
                             fontsize=8.5)
     bottom.plot([], [], color="#1f5fa8", lw=6, alpha=0.3, label="P10 to P90")
     bottom.set_ylabel("goal date")
