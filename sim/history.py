@@ -76,7 +76,10 @@ def step_scenarios(older: str | os.PathLike[str], newer: str | os.PathLike[str],
     and `newer` itself (labelled "other changes") when it differs from the last stage."""
     own = _own(newer)
     news = own.get("news") or []
-    head = {"extends": os.path.abspath(older), "as_of": own["as_of"],
+    final = load_scenario(newer)
+    # The data date as resolved: a file that only extends a dated one (the baseline extends the
+    # newest history file) has no as_of of its own. News it inherits lands in "other changes".
+    head = {"extends": os.path.abspath(older), "as_of": final.as_of,
             "sources": own.get("sources") or {}}
     stages = []
     for k in range(len(news) + 1):
@@ -85,7 +88,6 @@ def step_scenarios(older: str | os.PathLike[str], newer: str | os.PathLike[str],
         Path(path).write_text(dump_yaml(body))
         label = "time (as_of moved)" if k == 0 else event_label(news[k - 1], k - 1)
         stages.append((label, load_scenario(path)))
-    final = load_scenario(newer)
     stages.append(("other changes in the file", final))
     return stages
 

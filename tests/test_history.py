@@ -36,6 +36,23 @@ def test_attribution_parts_add_up_to_the_whole_change(tmp_path: Path) -> None:
     assert list(table["p_goal"]) == [a.probability, b.probability]
 
 
+def test_attribution_to_a_file_without_its_own_as_of(tmp_path: Path) -> None:
+    """A newer file may only extend a dated one (as the ILRS baseline extends the newest
+    history file): its data date is the resolved one, and the news it inherits counts as
+    'other changes', the parts still adding up to the whole change."""
+    (tmp_path / "parent.yaml").write_text(PARENT)
+    (tmp_path / "events.yaml").write_text(EVENTS)
+    write_update(tmp_path / "parent.yaml", tmp_path / "events.yaml", tmp_path / "new.yaml")
+    (tmp_path / "child.yaml").write_text("extends: new.yaml\nscenario: Renamed\n")
+    old, child = tmp_path / "parent.yaml", tmp_path / "child.yaml"
+    steps = attribution(old, child, trials=TRIALS, seed=4)
+    direct = attribution(old, tmp_path / "new.yaml", trials=TRIALS, seed=4)
+    assert list(steps["part"]) == ["time (as_of moved)", "other changes in the file"]
+    assert steps["delta_met"].iloc[0] == direct["delta_met"].iloc[0]  # the same new as_of
+    assert int(steps["delta_met"].sum()) == int(direct["delta_met"].sum())
+    assert steps.attrs["p_after"] == direct.attrs["p_after"]
+
+
 def test_history_command_writes_table_figure_and_attribution(tmp_path: Path) -> None:
     (tmp_path / "parent.yaml").write_text(PARENT)
     (tmp_path / "events.yaml").write_text(EVENTS)
