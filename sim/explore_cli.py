@@ -110,6 +110,14 @@ def explore_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _short(path: str) -> str:
+    # Abbreviated as on the figures ({a,...,e}): cut at a fixed width, two scale: paths over
+    # different key lists could read the same. ASCII dots, as the rest of the terminal output.
+    from .explore_plots import short_path
+
+    return short_path(path, 50).replace("\u2026", "...")
+
+
 def _print_indices(sens: Any, design: str) -> None:
     rank, other = {"sobol": ("ST", "S1"), "morris": ("mu_star", "sigma"),
                    "lhs": ("delta", "S1")}[design]
@@ -119,7 +127,7 @@ def _print_indices(sens: Any, design: str) -> None:
               f"{other})")
         for row in rows.itertuples():
             value, conf = getattr(row, rank), getattr(row, f"{rank}_conf")
-            print(f"  {str(row.parameter)[:52]:<52} {value:>9.3g} +/- {conf:<8.2g} "
+            print(f"  {_short(str(row.parameter)):<52} {value:>9.3g} +/- {conf:<8.2g} "
                   f"{getattr(row, other):>9.3g}")
 
 
@@ -133,7 +141,7 @@ def _print_box(info: dict[str, Any]) -> None:
     for name, (lo, hi) in prim["limits"].items():
         qp = prim["qp"].get(name)
         note = f"  (quasi-p {qp:.2g})" if qp is not None else ""
-        print(f"  {name[:52]:<52} {_v(lo)} to {_v(hi)}{note}")
+        print(f"  {_short(name):<52} {_v(lo)} to {_v(hi)}{note}")
 
 
 def _print_levers(info: dict[str, Any]) -> None:
@@ -146,7 +154,7 @@ def _print_levers(info: dict[str, Any]) -> None:
           f"{lev['probability']:.1%} (95% CI {lo:.1%} to {hi:.1%}), "
           f"{lev['evaluated']} runs")
     for name, value in lev["values"].items():
-        print(f"  {name[:52]:<52} {_v(value)}")
+        print(f"  {_short(name):<52} {_v(value)}")
 
 
 def _v(value: Any) -> str:
