@@ -39,6 +39,7 @@ VARIANTS = [
     ("ce7_early_2027", "Chang'e-7 in the Feb-Mar 2027 window (single-source reconstruction)"),
     ("ce8_restructured", "Chang'e-8 reworked, 2030-2031 (single source)"),
     ("lm10_2027", "Long March 10 first flight re-planned for 2027 (uncertain)"),
+    ("luna28_2036", "Luna-28 re-planned for about 2036 (single source)"),
 ]
 
 
