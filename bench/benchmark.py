@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,11 @@ from sim.sampling import blocks, draw_block  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "ilrs_baseline.yaml"
 PMCONTROLS_PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
+
+
+def wrap(paragraph: str) -> str:
+    """A prose line of the README's block, wrapped like the README's own prose."""
+    return textwrap.fill(paragraph, 100, break_long_words=False, break_on_hyphens=False)
 
 
 def cpu_seconds(work: Callable[[], object], repeats: int = 3) -> float:
@@ -304,7 +310,7 @@ def main() -> None:
     if args.write_readme:
         readme = ROOT / "README.md"
         text = readme.read_text(encoding="utf-8")
-        table = "\n".join(lines) + "\n"
+        table = "\n".join(line if line.startswith("|") else wrap(line) for line in lines) + "\n"
         new, count = re.subn(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
                              lambda mt: mt.group(1) + table + mt.group(2), text, flags=re.S)
         if count == 1:

@@ -28,6 +28,7 @@ import re
 import signal
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
 from collections import Counter
@@ -404,12 +405,13 @@ def main() -> int:
 def _write_readme(cases: int, seed: int, tally: Counter[str], elapsed: float) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    block = (f"<!-- fuzz:start -->\n{cases:,} cases (seed {seed}, {TRIALS} trials each, "
-             f"{elapsed / 60:.0f} min): {tally['ran']:,} ran and kept every invariant, "
-             f"{tally['refused']:,} were refused with located errors; "
-             f"{tally['unlocated']} unlocated errors, {tally['crash']} crashes, "
-             f"{tally['hang']} hangs, {tally['invariant']} broken invariants.\n"
-             "<!-- fuzz:end -->")
+    tally_line = (f"{cases:,} cases (seed {seed}, {TRIALS} trials each, "
+                  f"{elapsed / 60:.0f} min): {tally['ran']:,} ran and kept every invariant, "
+                  f"{tally['refused']:,} were refused with located errors; "
+                  f"{tally['unlocated']} unlocated errors, {tally['crash']} crashes, "
+                  f"{tally['hang']} hangs, {tally['invariant']} broken invariants.")
+    prose = textwrap.fill(tally_line, 100, break_long_words=False, break_on_hyphens=False)
+    block = f"<!-- fuzz:start -->\n{prose}\n<!-- fuzz:end -->"
     text = re.sub(r"<!-- fuzz:start -->.*?<!-- fuzz:end -->", block, text, flags=re.S)
     readme.write_text(text, encoding="utf-8")
 
