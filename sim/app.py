@@ -63,9 +63,22 @@ def css_class(key: Key) -> str:
     return "ctl-" + re.sub(r"[^A-Za-z0-9_-]", "-", "-".join(key))
 
 
+# A control's label is its parameter path and source, often wider than the sidebar: wrap it
+# (Bokeh keeps a slider's title on one line and lets it run past the card's edge).
+_WRAP_TITLE = ":host .bk-slider-title { white-space: normal; overflow-wrap: anywhere; }"
+
+
+def _shown_path(file: str) -> str:
+    """`file` as a reader finds it: relative to the working folder when it is inside it,
+    else absolute (a path climbing out of the working folder is hard to read)."""
+    relative = os.path.relpath(file)
+    return os.path.abspath(file) if relative.startswith(os.pardir) else relative
+
+
 def _widget(c: Control) -> Any:
     label = c.label + (f" [{c.source}]" if c.source else "")
-    common = {"name": label, "width": 330, "css_classes": [css_class(c.key)]}
+    common = {"name": label, "width": 330, "css_classes": [css_class(c.key)],
+              "stylesheets": [_WRAP_TITLE]}
     if c.kind == "probability":
         return pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.01, value=c.value, **common)
     if c.kind == "number":
@@ -155,7 +168,7 @@ class WhatIfPage:
         self.controls.objects = cards
         if self.space is not None:
             note = (f"<p style='font-size:12px'>The uncertain parameters declared in "
-                    f"<code>{html.escape(os.path.relpath(self.space.file))}</code>.</p>")
+                    f"<code>{html.escape(_shown_path(self.space.file))}</code>.</p>")
             self.controls.objects = [pn.pane.HTML(note), *cards]
         assert self.scenario.path is not None
         path = Path(self.scenario.path)

@@ -197,7 +197,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "app", str(BASELINE), "--port", "0", "--trials",
          str(TRIALS), "--seed", str(SEED), *getattr(request, "param", ())],
-        stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
+        stdout=subprocess.PIPE, stderr=log, text=True, cwd=tmp_path)
     try:
         address = None
         assert proc.stdout is not None
@@ -277,9 +277,9 @@ def test_moving_a_control_shows_what_ilrs_run_gives(server: str, tmp_path: Path)
             shown = answer.inner_text()
             assert met > original_met  # more reliable: more trials meet the goal (CRN)
 
-            target = tmp_path / "lm9_90.yaml"
+            target = tmp_path / "lm9_90.yaml"  # typed relative to the server's folder
             field = page.locator(".save-path input")
-            field.fill(str(target))
+            field.fill(target.name)
             field.press("Enter")
             page.locator("button", has_text="Save variant").click()
             page.locator("#saved").wait_for(timeout=60_000)
