@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from benchmark import cpu_seconds  # noqa: E402
 from synthetic import synthetic_scenario  # noqa: E402
 
 from sim import load_scenario  # noqa: E402
@@ -30,15 +28,6 @@ from sim.goal import scenario_goal_times  # noqa: E402
 from sim.model import Scenario  # noqa: E402
 from sim.montecarlo import _block_job, _Store  # noqa: E402
 from sim.sampling import BLOCK_SIZE, blocks, draw_block  # noqa: E402
-
-
-def cpu_median(work: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.process_time()
-        work()
-        times.append(time.process_time() - began)
-    return statistics.median(times)
 
 
 def profile(name: str, scenario: Scenario, trials: int, repeats: int) -> None:
@@ -72,7 +61,7 @@ def profile(name: str, scenario: Scenario, trials: int, repeats: int) -> None:
             store.fill(*_block_job((scenario, plan, "fast", False), 1, b, s))
         scenario_goal_times(scenario, store.arrays["finish"])
 
-    us = {label: cpu_median(f, repeats) / trials * 1e6 for label, f in (
+    us = {label: cpu_seconds(f, repeats) / trials * 1e6 for label, f in (
         ("draws", draw_all), ("loop", loop_all), ("results", results_all),
         ("end-to-end", end_to_end))}
     counts = fast.loop_counts(plan, draws[0]) / draws[0].size

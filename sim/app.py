@@ -27,6 +27,8 @@ from .parameters import ParameterSpace
 from .results import Results
 from .scenario import ScenarioError, load_scenario
 from .whatif import (
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
     Control,
     Key,
     answer_html,
@@ -40,8 +42,6 @@ from .whatif import (
 )
 
 DEFAULT_PORT = 5006
-DEFAULT_TRIALS = 2000
-DEFAULT_SEED = 20260413
 LOCAL = "127.0.0.1"
 
 

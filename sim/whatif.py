@@ -43,6 +43,10 @@ from .yamlio import dump_yaml
 # declared parameter's is its path alone, e.g. ("activities.{ce7,ce8}.success",).
 Key = tuple[str, ...]
 DECIMALS = 4  # slider values are rounded so that the saved YAML reads as the user set it
+# A what-if re-runs on every move of a control: few trials, a fixed seed (common random numbers
+# between moves), for the page and the notebook widgets alike.
+DEFAULT_TRIALS = 2000
+DEFAULT_SEED = 20260413
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from .model import Scenario
 from .results import Results
 from .scenario import ScenarioError
 from .whatif import (
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
     Control,
     Key,
     answer_html,
@@ -44,8 +46,6 @@ from .whatif import (
     source_file,
 )
 
-DEFAULT_TRIALS = 2000
-DEFAULT_SEED = 20260413
 _LAYOUT = {"width": "420px"}
 _STYLE = {"description_width": "180px"}
 
