@@ -129,11 +129,11 @@ def report(args: argparse.Namespace) -> int:
 
         files = [*args.history, args.scenario]
         table_h = history(files, trials=args.trials, seed=seed, workers=args.workers,
-                          engine=args.engine)
+                          engine=args.engine, progress=progress)
         order = list(table_h.index)
         past = (table_h, [attribution(a, b, trials=args.trials, seed=seed, workers=args.workers,
-                                      engine=args.engine) for a, b in zip(order, order[1:],
-                                                                          strict=False)])
+                                      engine=args.engine, progress=progress)
+                          for a, b in zip(order, order[1:], strict=False)])
     # Rendered first, then written under a temporary name and renamed: never half a file.
     explore_html = ""
     if args.explore is not None:
@@ -164,8 +164,9 @@ def history_cmd(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_dir(args.out, args.force)
     seed = _seed(args)
+    progress = progress_wanted(args)
     table = history(args.scenarios, trials=args.trials, seed=seed, workers=args.workers,
-                    engine=args.engine)
+                    engine=args.engine, progress=progress)
     print(f"{args.trials:,} trials per scenario, seed {seed} (common random numbers)\n")
     print(f"{'data date':<11} {'P(by deadline)':>14} {'95% CI':>17} {'median goal':>12} "
           f"{'P10-P90':>23}  scenario")
@@ -178,7 +179,7 @@ def history_cmd(args: argparse.Namespace) -> int:
     files = list(table.index)
     for older, newer in zip(files, files[1:], strict=False):
         steps = attribution(older, newer, trials=args.trials, seed=seed, workers=args.workers,
-                            engine=args.engine)
+                            engine=args.engine, progress=progress)
         total = steps["delta_met"].sum() / args.trials
         print(f"\n{Path(older).name} -> {Path(newer).name}: {_percent(steps.attrs['p_before'])}"
               f" -> {_percent(steps.attrs['p_after'])} ({total * 100:+.1f} points)")
@@ -188,10 +189,11 @@ def history_cmd(args: argparse.Namespace) -> int:
             print(f"  {s.delta_p * 100:+6.1f} points {shift:>11}  {s.part}")
         parts.append(steps.assign(step=f"{Path(older).name} -> {Path(newer).name}"))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "history.csv")
-        if parts:
-            pd.concat(parts).to_csv(args.out / "attribution.csv", index=False)
-        plot_history(table, args.out / "history.png")
+        with atomic_folder(args.out, args.force) as tmp:
+            table.to_csv(tmp / "history.csv")
+            if parts:
+                pd.concat(parts).to_csv(tmp / "attribution.csv", index=False)
+            plot_history(table, tmp / "history.png")
+        written.append(f"{args.out}/")
         print(f"\nWritten         {args.out}/ (history.csv, attribution.csv, history.png)")
     return 0

@@ -2,8 +2,9 @@
 
 :func:`history` runs each scenario of a history (the forecast as it stood at each data date,
 oldest first) with the same seed, and :func:`attribution` splits each step into parts: the
-passage of time (the new ``as_of`` alone), then each recorded event of the newer file's
-``news`` applied one at a time, cumulatively, then anything else the newer file changes.
+passage of time (the new ``as_of`` alone), then each recorded event the newer file has and
+the older has not (its own ``news`` and the news it inherits through ``extends``) applied one
+at a time, cumulatively, then anything else the newer file changes.
 Each intermediate scenario is the older file extended with a prefix of the news, so the
 loader does all the work (overdue slips are re-conditioned at the new ``as_of``); with the
 same seed every element keeps its draws (common random numbers), and the parts are
@@ -24,10 +25,10 @@ import pandas as pd
 from .engine import DEFAULT_ENGINE
 from .model import Scenario
 from .montecarlo import run
-from .news import event_label
+from .news import chain_news, event_label
 from .results import Results, percentile_day
 from .scenario import load_scenario
-from .yamlio import Problem, ScenarioError, dump_yaml, read_document, read_text
+from .yamlio import ScenarioError, dump_yaml
 
 __all__ = ["attribution", "forecast_row", "history"]
 
@@ -47,66 +48,81 @@ def forecast_row(res: Results) -> dict[str, Any]:
 
 
 def history(paths: list[str | os.PathLike[str]], trials: int = 10_000, seed: int = 0,
-            workers: int | None = None, engine: str = DEFAULT_ENGINE) -> pd.DataFrame:
+            workers: int | None = None, engine: str = DEFAULT_ENGINE,
+            progress: bool = False) -> pd.DataFrame:
     """One row per scenario (index: its file), oldest data date first: as_of, scenario,
     p_goal with its 95% interval (ci_lo, ci_hi), goal_p10/p50/p90 (dates, None = never), and
-    ``p50:ID`` the median finish of each activity."""
+    ``p50:ID`` the median finish of each activity. `progress` shows a progress bar on stderr
+    for each run."""
     scenarios = [load_scenario(p) for p in paths]
     order = sorted(range(len(paths)), key=lambda k: scenarios[k].as_of)
     rows = []
     for k in order:
-        res = run(scenarios[k], trials=trials, seed=seed, workers=workers, engine=engine)
+        res = run(scenarios[k], trials=trials, seed=seed, workers=workers, engine=engine,
+                  progress=progress)
         rows.append({"file": str(paths[k]), **forecast_row(res)})
     return pd.DataFrame(rows).set_index("file")
 
 
-def _own(path: str | os.PathLike[str]) -> dict[str, Any]:
-    problems: list[Problem] = []
-    text = read_text(str(path), problems)
-    doc = None if text is None else read_document(text, str(path), problems)
-    if doc is None or not isinstance(doc.data, dict):
-        raise ScenarioError(problems)
-    data: dict[str, Any] = doc.data
-    return data
+def new_events(older: str | os.PathLike[str],
+               newer: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The events `newer` has as resolved (its own and those it inherits through `extends`)
+    that `older` has not, in the order the loader applies them. An event counts as had when
+    `older` has an equal one, so this holds whether or not `newer` extends `older`."""
+    had = chain_news(older)
+    return [event for event in chain_news(newer) if event not in had]
 
 
 def step_scenarios(older: str | os.PathLike[str], newer: str | os.PathLike[str],
                    workdir: str) -> list[tuple[str, Scenario]]:
-    """(label, scenario) for each cumulative stage from `older` to `newer`: time, each event,
-    and `newer` itself (labelled "other changes") when it differs from the last stage."""
-    own = _own(newer)
-    news = own.get("news") or []
+    """(label, scenario) for each cumulative stage from `older` to `newer`: time, each new
+    event (:func:`new_events`), and `newer` itself, labelled "other changes in the file"
+    (always there, if only to show that nothing else differs)."""
     final = load_scenario(newer)
-    # The data date as resolved: a file that only extends a dated one (the baseline extends the
-    # newest history file) has no as_of of its own. News it inherits lands in "other changes".
+    # The data date and sources as resolved: a file that only extends a dated one (the
+    # baseline extends the newest history file) has no as_of of its own.
     head = {"extends": os.path.abspath(older), "as_of": final.as_of,
-            "sources": own.get("sources") or {}}
-    stages = []
-    for k in range(len(news) + 1):
-        body = {**head, **({"news": news[:k]} if k else {})}
-        path = os.path.join(workdir, f"stage{k}.yaml")
-        Path(path).write_text(dump_yaml(body))
-        label = "time (as_of moved)" if k == 0 else event_label(news[k - 1], k - 1)
-        stages.append((label, load_scenario(path)))
+            "sources": dict(final.sources)}
+    stages = [("time (as_of moved)", _stage(head, [], workdir))]
+    applied: list[dict[str, Any]] = []
+    for i, event in enumerate(new_events(older, newer)):
+        try:
+            stage = _stage(head, [*applied, event], workdir)
+        except ScenarioError:
+            # It cannot stand on `older` alone (it changes an element only the newer file's
+            # chain adds, say): its effect stays in "other changes".
+            continue
+        applied.append(event)
+        stages.append((event_label(event, i), stage))
     stages.append(("other changes in the file", final))
     return stages
 
 
+def _stage(head: dict[str, Any], events: list[dict[str, Any]], workdir: str) -> Scenario:
+    """`older` (named in head) at the new as_of with `events` applied over it, in order."""
+    path = os.path.join(workdir, f"stage{len(events)}.yaml")
+    Path(path).write_text(dump_yaml({**head, **({"news": events} if events else {})}))
+    return load_scenario(path)
+
+
 def attribution(older: str | os.PathLike[str], newer: str | os.PathLike[str],
                 trials: int = 10_000, seed: int = 0, workers: int | None = None,
-                engine: str = DEFAULT_ENGINE) -> pd.DataFrame:
+                engine: str = DEFAULT_ENGINE, progress: bool = False) -> pd.DataFrame:
     """The change in P(goal by deadline) and in the median goal date from `older` to `newer`,
     in parts (rows, in order): the new as_of alone, each event, other changes. Columns: part,
     delta_met (the change in the number of trials meeting the goal: whole numbers, so the parts
     add up to the whole change exactly), delta_p (the same over the trials), delta_p50_days
-    (None where a median is never), p_after. ``.attrs``: p_before, p_after, trials."""
-    base = run(load_scenario(older), trials=trials, seed=seed, workers=workers, engine=engine)
+    (None where a median is never), p_after. ``.attrs``: p_before, p_after, trials.
+    `progress` shows a progress bar on stderr for each run."""
+    base = run(load_scenario(older), trials=trials, seed=seed, workers=workers, engine=engine,
+               progress=progress)
     before_p, before_m = base.probability, percentile_day(base.goal_days, 50)
     before_day, before_met = base.scenario.as_of, int(base.met.sum())
     rows = []
     with tempfile.TemporaryDirectory(prefix="ilrs-history-") as tmp:
         for label, sc in step_scenarios(older, newer, tmp):
-            res = run(sc, trials=trials, seed=seed, workers=workers, engine=engine)
+            res = run(sc, trials=trials, seed=seed, workers=workers, engine=engine,
+                      progress=progress)
             p, m = res.probability, percentile_day(res.goal_days, 50)
             met = int(res.met.sum())
             rows.append({"part": label, "delta_met": met - before_met, "delta_p": p - before_p,

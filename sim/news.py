@@ -11,10 +11,11 @@ input error (a new element belongs in the sections, where it is named and source
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
-from .yamlio import Document, Path, Problem, merge
+from .yamlio import Document, Path, Problem, ScenarioError, merge, read_document, read_text
 
 SECTIONS = ("activities", "risks", "vehicles")
 KIND = {"activities": "activity", "risks": "risk", "vehicles": "vehicle"}
@@ -29,6 +30,30 @@ def own_news(doc: Document) -> list[tuple[int, dict[str, Any]]]:
     if not isinstance(news, list):
         return []
     return [(i, e) for i, e in enumerate(news) if isinstance(e, dict)]
+
+
+def chain_news(file: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every event the scenario in `file` has as resolved: each file's own along its
+    `extends` chain, the root's first, in the order the loader applies them.
+
+    Read the chain with :func:`sim.scenario.load_scenario` first: it reports what is wrong
+    with one (a missing parent, a cycle); here a problem only raises ScenarioError.
+    """
+    events: list[dict[str, Any]] = []
+    name: str | None = os.fspath(file)
+    seen: set[str] = set()
+    while name is not None and os.path.realpath(name) not in seen:
+        seen.add(os.path.realpath(name))
+        problems: list[Problem] = []
+        text = read_text(name, problems)
+        doc = None if text is None else read_document(text, name, problems)
+        if doc is None:
+            raise ScenarioError(problems)
+        events[:0] = [event for _, event in own_news(doc)]
+        target = doc.data.get("extends")
+        # Relative to the file that names it, as the loader resolves it.
+        name = os.path.join(os.path.dirname(name), target) if isinstance(target, str) else None
+    return events
 
 
 def apply_news(doc: Document, events: list[tuple[int, dict[str, Any]]],
