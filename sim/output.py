@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["OutputExistsError", "atomic_folder", "check_output_dir", "check_output_file",
-           "trials_table", "write_results"]
+           "missing_parents", "trials_table", "write_results"]
 
 
 class OutputExistsError(Exception):
@@ -78,6 +78,23 @@ def check_output_file(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists (use --force to replace it)")
     _check_parent(path)
+
+
+@contextlib.contextmanager
+def missing_parents(path: Path) -> Iterator[None]:
+    """The folders missing above `path` made (like ``mkdir -p``) for the block, and removed
+    again if it raises: a file refused after its folder was needed (to check a relative
+    `extends` from there, say) leaves nothing behind."""
+    path = Path(path).absolute()
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _temp_prefix(out: Path) -> str:

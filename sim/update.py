@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .model import Scenario
-from .output import OutputExistsError
+from .output import check_output_file, missing_parents
 from .scenario import load_scenario
 from .yamlio import Problem, ScenarioError, read_text
 
@@ -34,8 +34,7 @@ def write_update(parent: str | os.PathLike[str], events: str | os.PathLike[str],
     new scenario. Bad input raises ScenarioError with each problem located in the events
     file (or the parent); nothing is written then."""
     out = Path(out)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; pass force=True (--force) to replace it")
+    check_output_file(out, force)
     problems: list[Problem] = []
     text = read_text(str(events), problems)
     if text is None:
@@ -46,23 +45,23 @@ def write_update(parent: str | os.PathLike[str], events: str | os.PathLike[str],
                                          "parent: the update adds extends itself")])
     # Checked as written next to `out` (so `extends` resolves the same), with `extends` last
     # so that the events file's line numbers are the ones reported.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(out.parent))
-    fd, tmp = tempfile.mkstemp(prefix=".update-", suffix=".yaml", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text.rstrip("\n") + f"\nextends: {rel}\n")
+    with missing_parents(out):
+        rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(out.parent))
+        fd, tmp = tempfile.mkstemp(prefix=".update-", suffix=".yaml", dir=out.parent)
         try:
-            load_scenario(tmp)
-        except ScenarioError as err:
-            raise ScenarioError([
-                Problem(str(events) if p.file == tmp else p.file, p.line, p.path, p.message)
-                for p in err.problems]) from None
-        final = update_text(parent, text, out)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(final)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text.rstrip("\n") + f"\nextends: {rel}\n")
+            try:
+                load_scenario(tmp)
+            except ScenarioError as err:
+                raise ScenarioError([
+                    Problem(str(events) if p.file == tmp else p.file, p.line, p.path, p.message)
+                    for p in err.problems]) from None
+            final = update_text(parent, text, out)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(final)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return load_scenario(out)

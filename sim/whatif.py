@@ -33,10 +33,11 @@ from matplotlib.figure import Figure
 from .engine import DEFAULT_ENGINE
 from .model import AtLeast, Requirement, Scenario
 from .montecarlo import run
+from .output import missing_parents
 from .parameters import ParameterSpace, date_number, load_parameters
 from .plotting import plot_goal_histogram, plot_schedule
 from .results import Results
-from .scenario import ScenarioError, is_atomic_path, load_scenario, parse_scenario
+from .scenario import is_atomic_path, load_scenario, parse_scenario
 from .yamlio import dump_yaml
 
 # A changed value's address in the scenario file, e.g. ("vehicles", "lm9", "reliability"); a
@@ -289,16 +290,9 @@ def save_variant(scenario: Scenario, values: Mapping[Key, Any],
     if out.is_dir():
         raise IsADirectoryError(f"{out}: is a folder, not a file")
     text = variant_yaml(scenario, values, out, space)
-    # The folder must exist for `extends` to resolve through it; one made here goes again if
-    # the variant is refused (ScenarioError), so a refused variant leaves nothing behind.
-    made = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    # The folder must exist for `extends` to resolve through it.
+    with missing_parents(out):
         parse_scenario(text, str(out))
-    except ScenarioError:
-        for folder in made:
-            folder.rmdir()
-        raise
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -95,7 +95,7 @@ def test_calibrate_writes_rules_with_provenance(tmp_path: Path) -> None:
                                                                     "CAPSTONE", "Luna-25"))]
     small = tmp_path / "small.csv"
     small.write_text("".join(keep), encoding="utf-8")
-    out = tmp_path / "rules.yaml"
+    out = tmp_path / "new" / "rules.yaml"  # its folder made, like mkdir -p
     proc = ilrs("calibrate", str(small), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "<- chosen" in proc.stdout and "+/-" in proc.stdout

@@ -279,7 +279,7 @@ def test_folder_round_trip(tmp_path: Path) -> None:
 
 
 def test_cli_explore_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out"
+    out = tmp_path / "new" / "out"  # its folder made, like mkdir -p
     code = main(["explore", str(REFERENCE / "explore_product.yaml"),
                  str(ROOT / "parameters" / "reference" / "explore_product.yaml"),
                  "--design", "lhs", "--n", "60",

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from sim import cli, load_scenario, montecarlo, run
+from sim import cli, commands, history, load_scenario, montecarlo, run
+from sim.calibration import commands as calibration_commands
 from sim.output import OutputExistsError, atomic_folder, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = str(ROOT / "scenarios" / "ilrs_baseline.yaml")
 QUICKSTART = str(ROOT / "scenarios" / "examples" / "quickstart.yaml")
+CSV = str(ROOT / "data" / "reference_class.csv")
+RULES = str(ROOT / "scenarios" / "slip_rules.yaml")
 
 
 def _children(pid: int) -> list[int]:
@@ -157,6 +160,9 @@ def test_results_folder_honours_the_umask(tmp_path: Path) -> None:
     ["compare", QUICKSTART, "--out", "afile/cmp"],
     ["drivers", QUICKSTART, "--out", "afile/drv"],
     ["report", QUICKSTART, "-o", "afile/r.html"],
+    ["history", QUICKSTART, "--out", "afile/his"],
+    ["update", QUICKSTART, QUICKSTART, "-o", "afile/u.yaml"],  # refused before reading events
+    ["calibrate", CSV, "-o", "afile/rules.yaml"],
 ])
 def test_destinations_are_checked_before_simulating(tmp_path: Path, command: list[str],
                                                     capsys: pytest.CaptureFixture[str],
@@ -167,13 +173,38 @@ def test_destinations_are_checked_before_simulating(tmp_path: Path, command: lis
     def no_simulation(*args: object, **kwargs: object) -> None:
         raise AssertionError("simulated before checking the destination")
 
-    monkeypatch.setattr("sim.montecarlo.run", no_simulation)
-    monkeypatch.setattr("sim.cli.run", no_simulation)
-    monkeypatch.setattr("sim.commands.run", no_simulation)
-    assert cli.main([*command, "--trials", "10"]) == 2
+    # On modules imported above, so that none binds the stand-in when first imported here.
+    for module in (montecarlo, cli, commands, history):
+        monkeypatch.setattr(module, "run", no_simulation)
+    monkeypatch.setattr(calibration_commands, "choose_model", no_simulation)
+    simulates = command[0] not in ("update", "calibrate")
+    assert cli.main([*command, *(["--trials", "10"] if simulates else [])]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ilrs: afile") and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("command", [
+    ["run", QUICKSTART, "--out", "new/deeper/out"],
+    ["run", QUICKSTART, "--plots", "new/deeper/plots"],
+    ["run", QUICKSTART, "--xlsx", "new/deeper/s.xlsx"],
+    ["compare", QUICKSTART, "--out", "new/deeper/cmp"],
+    ["drivers", QUICKSTART, "--out", "new/deeper/drv"],
+    ["report", QUICKSTART, "-o", "new/deeper/r.html"],
+    ["history", QUICKSTART, "--out", "new/deeper/his"],
+    ["update", QUICKSTART, "events.yaml", "-o", "new/deeper/u.yaml"],
+    ["backtest", "twenty.csv", "--rules", RULES, "--out", "new/deeper/bt"],
+], ids=lambda c: f"{c[0]} {c[-2]}")
+def test_every_destination_gets_its_missing_folders(tmp_path: Path, command: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like mkdir -p, as the README says (calibrate and explore: in their own tests)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.yaml").write_text("as_of: 2026-06-01\n")  # a new data date, no news
+    (tmp_path / "twenty.csv").write_text("".join(Path(CSV).read_text().splitlines(True)[:20]))
+    simulates = command[0] not in ("update", "backtest")
+    extra = ["--trials", "10", "--workers", "1", "--seed", "1"] if simulates else []
+    assert cli.main([*command, *extra]) == 0
+    assert (tmp_path / command[-1]).exists()
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:

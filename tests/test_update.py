@@ -12,6 +12,7 @@ import pytest
 from conftest import dedent
 
 from sim import run
+from sim.output import OutputExistsError
 from sim.sampling import draw_block
 from sim.scenario import load_scenario
 from sim.update import write_update
@@ -108,7 +109,22 @@ def test_an_event_for_an_unknown_id_is_refused_and_nothing_written(files) -> Non
                           "-o", str(out)], capture_output=True, text=True)
     assert cli.returncode == 2 and "Traceback" not in cli.stderr
     assert f"{events}:17: news[1].activities.bb: unknown activity 'bb'" in cli.stderr
-    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert not out.parent.exists()  # nor the folder made to check it in
+
+
+def test_a_folder_or_a_file_in_the_way_is_refused_like_any_destination(files) -> None:  # type: ignore[no-untyped-def]
+    parent, events, out = files
+    out.mkdir(parents=True)  # update.yaml is a folder
+    (out.parent / "afile").write_text("a file, not a folder")
+    for target, why in ((out, "is a folder, not a file"), (out.parent / "afile" / "u.yaml",
+                                                           "is a file, not a folder")):
+        with pytest.raises(OutputExistsError, match=why):
+            write_update(parent, events, target, force=True)
+        cli = subprocess.run([sys.executable, "-m", "sim", "update", str(parent), str(events),
+                              "-o", str(target), "--force"], capture_output=True, text=True)
+        assert cli.returncode == 2 and cli.stderr.startswith(f"ilrs: {target}: ")
+        assert why in cli.stderr and "Traceback" not in cli.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["afile", "update.yaml"]
 
 
 def test_bad_events_get_located_errors(files) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import sys
 from datetime import date
 
 from .. import __version__
-from ..output import OutputExistsError, check_output_dir
+from ..output import check_output_dir, check_output_file
 from .backtest import choose_model, lomo, predict, rules_from_fit
 from .data import ReferenceClass, read_reference_class
 from .fit import Data, Fit, ModelSpec, fit
@@ -24,8 +24,7 @@ METHOD = ("penalised maximum likelihood (scipy.optimize L-BFGS-B); mission effec
 
 def calibrate(args: argparse.Namespace) -> int:
     rc = read_reference_class(args.csv)
-    if args.output.exists() and not args.force:
-        raise OutputExistsError(f"{args.output}: exists (use --force to replace it)")
+    check_output_file(args.output, args.force)
     print(_describe(rc))
     print("Model choice    leave-one-mission-out mean log score per candidate (higher is better)")
     best, scores = choose_model(rc)
@@ -36,7 +35,7 @@ def calibrate(args: argparse.Namespace) -> int:
     rules = bt.rules
     print(_parameters(result, rules))
     print(format_table(bt.summary()))
-    write_rules(rules, args.output)
+    write_rules(rules, args.output, force=args.force)
     print(f"Wrote           {args.output}")
     return 0
 

@@ -11,9 +11,11 @@ import functools
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..checks import Checker, show
+from ..output import write_file
 from ..yamlio import Problem, dump_yaml, read_document, read_text
 from .data import CalibrationError
 from .slip import CalibratedSlip
@@ -93,13 +95,10 @@ def _r(value: float, digits: int = 6) -> float:
     return round(float(value), digits)
 
 
-def write_rules(rules: SlipRules, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a temporary file renamed over the target."""
-    target = os.fspath(path)
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(rules.to_yaml())
-    os.replace(tmp, target)
+def write_rules(rules: SlipRules, path: str | os.PathLike[str], force: bool = True) -> None:
+    """Write `path` whole or not at all, making missing folders (refused if it exists,
+    unless `force`)."""
+    write_file(Path(path), rules.to_yaml().encode("utf-8"), force=force)
 
 
 def read_rules(path: str | os.PathLike[str], where: tuple[str, int | None] | None = None,
