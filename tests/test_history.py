@@ -6,13 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 from test_update import EVENTS, PARENT
 
+import sim.history
 from sim import run
+from sim.cli import main
 from sim.history import attribution, history
 from sim.news import chain_news
+from sim.results import Results
 from sim.scenario import load_scenario
 from sim.update import write_update
 
@@ -142,6 +147,27 @@ def test_history_command_writes_table_figure_and_attribution(tmp_path: Path) -> 
     assert cli.returncode == 0, cli.stderr
     assert "b's first attempt failed" in cli.stdout
     assert {p.name for p in out.iterdir()} == {"history.csv", "attribution.csv", "history.png"}
+
+
+@pytest.mark.parametrize("terminal, quiet, shown", [(True, False, True), (True, True, False),
+                                                    (False, False, False)])
+def test_history_command_shows_progress_as_the_other_commands_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, quiet: bool,
+        shown: bool) -> None:
+    """Every run asks for the progress bar unless --quiet, and only when stderr is a terminal
+    (the bar itself, from montecarlo.run, appears once a run takes two seconds)."""
+    old, new = updated(tmp_path)
+    asked: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Results:
+        asked.append(kwargs["progress"])
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(sim.history, "run", spy)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    argv = ["history", str(old), str(new), "--trials", "200", "--seed", "1", "--workers", "1"]
+    assert main(argv + (["--quiet"] if quiet else [])) == 0
+    assert asked == [shown] * 7  # two forecasts; the older again, time, two events, the file
 
 
 def test_the_report_has_a_history_section(tmp_path: Path) -> None:
