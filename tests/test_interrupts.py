@@ -153,22 +153,42 @@ def test_results_folder_honours_the_umask(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize("command", [
-    ["run", QUICKSTART, "--out", "afile/out"],
-    ["run", QUICKSTART, "--plots", "afile/plots"],
-    ["run", QUICKSTART, "--out", "afile"],
-    ["compare", QUICKSTART, "--out", "afile/cmp"],
-    ["drivers", QUICKSTART, "--out", "afile/drv"],
-    ["report", QUICKSTART, "-o", "afile/r.html"],
-    ["history", QUICKSTART, "--out", "afile/his"],
-    ["update", QUICKSTART, QUICKSTART, "-o", "afile/u.yaml"],  # refused before reading events
-    ["calibrate", CSV, "-o", "afile/rules.yaml"],
-])
-def test_destinations_are_checked_before_simulating(tmp_path: Path, command: list[str],
+def writers(folder: str) -> list[list[str]]:
+    """Every command that writes a file or folder, with its destination under `folder` (the
+    inputs named relative: see `workdir`)."""
+    return [
+        ["run", QUICKSTART, "--out", f"{folder}/out"],
+        ["run", QUICKSTART, "--plots", f"{folder}/plots"],
+        ["run", QUICKSTART, "--xlsx", f"{folder}/s.xlsx"],
+        ["compare", QUICKSTART, "--out", f"{folder}/cmp"],
+        ["drivers", QUICKSTART, "--out", f"{folder}/drv"],
+        ["report", QUICKSTART, "-o", f"{folder}/r.html"],
+        ["history", QUICKSTART, "--out", f"{folder}/his"],
+        ["update", QUICKSTART, "events.yaml", "-o", f"{folder}/u.yaml"],
+        ["backtest", "twenty.csv", "--rules", RULES, "--out", f"{folder}/bt"],
+        ["calibrate", "twenty.csv", "-o", f"{folder}/rules.yaml"],
+    ]
+
+
+SIMULATING = ("run", "compare", "drivers", "report", "history")
+INPUTS = ["events.yaml", "twenty.csv"]
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current folder, holding the inputs `writers` name."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.yaml").write_text("as_of: 2026-06-01\n")  # a new data date, no news
+    (tmp_path / "twenty.csv").write_text("".join(Path(CSV).read_text().splitlines(True)[:20]))
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [*writers("afile"), ["run", QUICKSTART, "--out", "afile"]],
+                         ids=lambda c: f"{c[0]} {c[-2]} {c[-1]}")
+def test_destinations_are_checked_before_simulating(workdir: Path, command: list[str],
                                                     capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "afile").write_text("a file, not a folder")
+    (workdir / "afile").write_text("a file, not a folder")
 
     def no_simulation(*args: object, **kwargs: object) -> None:
         raise AssertionError("simulated before checking the destination")
@@ -176,35 +196,24 @@ def test_destinations_are_checked_before_simulating(tmp_path: Path, command: lis
     # On modules imported above, so that none binds the stand-in when first imported here.
     for module in (montecarlo, cli, commands, history):
         monkeypatch.setattr(module, "run", no_simulation)
-    monkeypatch.setattr(calibration_commands, "choose_model", no_simulation)
-    simulates = command[0] not in ("update", "calibrate")
-    assert cli.main([*command, *(["--trials", "10"] if simulates else [])]) == 2
+    for name in ("choose_model", "predict", "lomo"):
+        monkeypatch.setattr(calibration_commands, name, no_simulation)
+    trials = ["--trials", "10"] if command[0] in SIMULATING else []
+    assert cli.main([*command, *trials]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ilrs: afile") and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["afile", *INPUTS]
 
 
-@pytest.mark.parametrize("command", [
-    ["run", QUICKSTART, "--out", "new/deeper/out"],
-    ["run", QUICKSTART, "--plots", "new/deeper/plots"],
-    ["run", QUICKSTART, "--xlsx", "new/deeper/s.xlsx"],
-    ["compare", QUICKSTART, "--out", "new/deeper/cmp"],
-    ["drivers", QUICKSTART, "--out", "new/deeper/drv"],
-    ["report", QUICKSTART, "-o", "new/deeper/r.html"],
-    ["history", QUICKSTART, "--out", "new/deeper/his"],
-    ["update", QUICKSTART, "events.yaml", "-o", "new/deeper/u.yaml"],
-    ["backtest", "twenty.csv", "--rules", RULES, "--out", "new/deeper/bt"],
-], ids=lambda c: f"{c[0]} {c[-2]}")
-def test_every_destination_gets_its_missing_folders(tmp_path: Path, command: list[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Like mkdir -p, as the README says (calibrate and explore: in their own tests)."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "events.yaml").write_text("as_of: 2026-06-01\n")  # a new data date, no news
-    (tmp_path / "twenty.csv").write_text("".join(Path(CSV).read_text().splitlines(True)[:20]))
-    simulates = command[0] not in ("update", "backtest")
-    extra = ["--trials", "10", "--workers", "1", "--seed", "1"] if simulates else []
-    assert cli.main([*command, *extra]) == 0
-    assert (tmp_path / command[-1]).exists()
+# calibrate takes seconds: its folder is made in tests/test_calibration_cli.py (and explore's
+# in tests/test_explore.py).
+@pytest.mark.parametrize("command", writers("new/deeper")[:-1],
+                         ids=lambda c: f"{c[0]} {c[-2]}")
+def test_every_destination_gets_its_missing_folders(workdir: Path, command: list[str]) -> None:
+    """Like mkdir -p, as the README says."""
+    quick = ["--trials", "10", "--workers", "1", "--seed", "1"] if command[0] in SIMULATING else []
+    assert cli.main([*command, *quick]) == 0
+    assert (workdir / command[-1]).exists()
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
