@@ -216,7 +216,7 @@ _kept = threading.local()
 
 def _block_arrays(scenario: Scenario, size: int) -> BlockArrays:
     """This thread's arrays for `scenario` and `size`, ready to be drawn into."""
-    kept = getattr(_kept, "block", None)
+    kept: tuple[Scenario, int, BlockArrays] | None = getattr(_kept, "block", None)
     if kept is None or kept[0] is not scenario or kept[1] != size:
         arrays = BlockArrays.empty(scenario, size)
         _kept.block = (scenario, size, arrays)
