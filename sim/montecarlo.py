@@ -21,7 +21,7 @@ from .execution import ordered_map
 from .goal import scenario_goal_times
 from .model import Scenario
 from .results import Z95, Results, wilson_interval
-from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed
+from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed, release_block_arrays
 from .timebase import clip_to_calendar, day_index
 
 MAX_TRIALS = 1_000_000  # the cap on --precision runs
@@ -45,7 +45,7 @@ def simulate_block(
     The engines count the attempts they make; the ones recorded as over before as_of (a
     done mission's, a failure) are added here, so the count is what happened.
     """
-    out = run_block(plan, draw_block(scenario, seed, block, size), engine)
+    out = run_block(plan, draw_block(scenario, seed, block, size, reuse=True), engine)
     made = np.array([a.attempts_made for a in scenario.activities], np.int8)
     if made.any():
         out.attempts += made
@@ -205,25 +205,28 @@ def run(
     done = 0
     bar = tqdm(total=trials, unit="trial", disable=not progress, delay=2.0, file=sys.stderr,
                leave=False)
-    with bar:
-        while True:
-            store.grow(trials)
-            work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-            for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
-                                        executor, keep_ready):
-                store.fill(block, out)
-                bar.update(len(out.finish))
-            done = trials
-            if precision is None:
-                break
-            finish = store.arrays["finish"]
-            goal = scenario_goal_times(scenario, finish)
-            met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
-            more = _trials_for_precision(met, done, precision)
-            if more <= done or done >= max_trials:
-                break
-            trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
-            bar.total = trials
+    try:
+        with bar:
+            while True:
+                store.grow(trials)
+                work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
+                for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
+                                            executor, keep_ready):
+                    store.fill(block, out)
+                    bar.update(len(out.finish))
+                done = trials
+                if precision is None:
+                    break
+                finish = store.arrays["finish"]
+                goal = scenario_goal_times(scenario, finish)
+                met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
+                more = _trials_for_precision(met, done, precision)
+                if more <= done or done >= max_trials:
+                    break
+                trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
+                bar.total = trials
+    finally:  # the arrays kept for the next block (workers end with the run)
+        release_block_arrays()
     a = store.arrays
     return Results(
         scenario=scenario,

@@ -186,11 +186,12 @@ def test_rules_unit_conversion() -> None:
 
 
 def test_the_slips_normal_tails_are_scipys_value_for_value() -> None:
-    """The calibrated slip draws with 0 - ndtri(q) and works out its tails with ndtr(-x)
-    (scipy.stats' per-call overhead cost more than a block of draws); they must give
-    scipy.stats.norm's isf and sf bit for bit, the sign of zero included, so a draw is the same
-    whichever is used."""
-    from sim.calibration.slip import _norm_sf
+    """The calibrated slip draws with 0 - ndtri(q) and works out its tails, density and mean
+    with ndtr and its own normal density (scipy.stats' per-call overhead cost more than a
+    block of draws, and importing it half the start-up of a command); they must give
+    scipy.stats.norm's isf, sf, cdf and pdf bit for bit, the sign of zero included, so a
+    draw or a figure is the same whichever is used."""
+    from sim.calibration.slip import _norm_cdf, _norm_pdf, _norm_sf
 
     rng = np.random.default_rng(SEED)
     edges = [0.0, 1.0, 0.5, np.nextafter(0, 1), np.nextafter(1, 0), 1e-300]
@@ -199,6 +200,10 @@ def test_the_slips_normal_tails_are_scipys_value_for_value() -> None:
     assert np.array_equal(got, want)
     assert np.array_equal(np.signbit(got), np.signbit(want))  # +0.0 at q = 1/2
     x = np.concatenate([rng.normal(0, 5, 100_000), [0.0, -0.0, np.inf, -np.inf, np.nan, 40.0]])
-    got, want = _norm_sf(x), stats.norm.sf(x)
-    assert np.array_equal(got, want, equal_nan=True)
-    assert np.array_equal(np.signbit(got), np.signbit(want))
+    for mine, scipys in ((_norm_sf, stats.norm.sf), (_norm_cdf, stats.norm.cdf),
+                         (_norm_pdf, stats.norm.pdf)):
+        got, want = mine(x), scipys(x)
+        assert np.array_equal(got, want, equal_nan=True), mine
+        assert np.array_equal(np.signbit(got), np.signbit(want)), mine
+        for value in x[-6:]:  # one number at a time, as the analytic mean calls them
+            assert np.array_equal(mine(value), scipys(value), equal_nan=True), (mine, value)

@@ -158,18 +158,20 @@ def test_report_style_sheet_is_not_escaped(scenario_file: Path):
 
 def test_ilrs_run_loads_only_what_it_uses(tmp_path):
     # A run that writes no results folder needs neither Arrow nor the SimPy engine, nor the
-    # analysis stack; writing the folder loads Arrow (which loads pandas itself).
+    # analysis stack, nor scipy.stats (half the start-up; calibrated slips need only
+    # scipy.special); writing the folder loads Arrow (which loads pandas itself).
     probe = (
         "import sys\n"
         "from sim.cli import main\n"
         "main(sys.argv[1:])\n"
-        "names = ('pyarrow', 'simpy', 'pandas', 'matplotlib')\n"
+        "names = ('pyarrow', 'simpy', 'pandas', 'matplotlib', 'scipy.stats')\n"
         "print(sorted(m for m in names if m in sys.modules))\n"
     )
     scenario = "scenarios/examples/quickstart.yaml"
-    out = subprocess.run([sys.executable, "-c", probe, "run", scenario, "--trials", "1000"],
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    for path in (scenario, "scenarios/ilrs_baseline.yaml"):  # the second, calibrated slips
+        out = subprocess.run([sys.executable, "-c", probe, "run", path, "--trials", "1000"],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.strip().splitlines()[-1] == "[]", path
     folder = tmp_path / "out"
     out = subprocess.run(
         [sys.executable, "-c", probe, "run", scenario, "--trials", "1000", "--out", str(folder)],
