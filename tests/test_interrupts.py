@@ -4,6 +4,7 @@ two runs on one folder never mixed, the umask honoured, a closed pipe ends quiet
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -167,9 +168,15 @@ def test_destinations_are_checked_before_simulating(tmp_path: Path, command: lis
     def no_simulation(*args: object, **kwargs: object) -> None:
         raise AssertionError("simulated before checking the destination")
 
-    monkeypatch.setattr("sim.montecarlo.run", no_simulation)
-    monkeypatch.setattr("sim.cli.run", no_simulation)
-    monkeypatch.setattr("sim.commands.run", no_simulation)
+    # Every module that binds `run` at import, patched where it is looked up. A module a
+    # command imports only when it runs (sim.drivers) would otherwise bind the patch for good
+    # and break later tests.
+    binding = ("montecarlo", "cli", "commands", "drivers", "history", "analysis", "explore",
+               "whatif")
+    for module in binding:  # all imported first, so that none binds the patch
+        importlib.import_module(f"sim.{module}")
+    for module in binding:
+        monkeypatch.setattr(f"sim.{module}.run", no_simulation)
     assert cli.main([*command, "--trials", "10"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ilrs: afile") and "Traceback" not in err
