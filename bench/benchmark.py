@@ -168,6 +168,27 @@ print(json.dumps({{"seconds": sorted(times)[1], "p50": r.stats["mc_p50"],
     return result
 
 
+def startup_seconds() -> dict[str, float]:
+    """Wall seconds, medians of three, of `import sim` and of a whole `ilrs run` of the ILRS
+    baseline at its default 10,000 trials in one process, from the shell (the compiled engine's
+    cache already written): what a user waits for a command."""
+    ilrs = Path(sys.executable).with_name("ilrs")
+    commands = {
+        "import": [sys.executable, "-c", "import sim"],
+        "run": [str(ilrs), "run", str(BASELINE), "--seed", "1", "--workers", "1"],
+    }
+    subprocess.run(commands["run"], check=True, capture_output=True, cwd=ROOT)  # the cache
+    seconds = {}
+    for name, command in commands.items():
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+            times.append(time.perf_counter() - began)
+        seconds[name] = statistics.median(times)
+    return seconds
+
+
 def drivers_seconds(engine: str) -> float:
     scenario = load_scenario(BASELINE)
     return cpu_seconds(lambda: risk_drivers(scenario, trials=10_000, seed=1, workers=1,
@@ -278,6 +299,13 @@ def main() -> None:
             f"caches the machine code on disk; later processes load it in "
             f"{compiled['cached']:.2f} s."
         )
+        if BASELINE.exists():
+            started = startup_seconds()
+            lines[-1] += (
+                f" `import sim` takes {started['import']:.2f} s, and a whole `ilrs run` of the "
+                f"ILRS baseline at 10,000 trials in one process {started['run']:.2f} s of wall "
+                f"time, from the shell to its summary."
+            )
         print(lines[-1], flush=True)
 
     if "drivers" in parts and BASELINE.exists():

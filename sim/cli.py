@@ -24,7 +24,7 @@ from types import FrameType
 from . import __version__, montecarlo
 from .calibration.parsers import add_parsers as calibration_parsers
 from .engine import DEFAULT_ENGINE, ENGINES
-from .montecarlo import TooManyTrialsError, available_cpus, run
+from .montecarlo import TooManyTrialsError, run
 from .output import (
     OutputExistsError,
     atomic_folder,
@@ -36,6 +36,7 @@ from .results import PERCENTILES, Results, check_percentiles
 from .scenario import ScenarioError, load_scenario, resolved_yaml
 
 EXIT_BAD_INPUT = 2
+WORKERS_HELP = "default: the CPUs available, or only this process for a short run"
 EXIT_IMPRECISE = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("scenario", help="scenario YAML file")
     p_run.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
     p_run.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
-    p_run.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    p_run.add_argument("--workers", type=_positive_int, help=WORKERS_HELP)
     _engine_option(p_run)
     p_run.add_argument("--out", type=Path, help="write summary.json, trials.parquet, scenario.yaml")
     p_run.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=_positive_int, default=10_000, help="default 10000")
     parser.add_argument("--seed", type=_seed, help="default: a fresh seed, printed")
-    parser.add_argument("--workers", type=_positive_int, help="default: the CPUs available")
+    parser.add_argument("--workers", type=_positive_int, help=WORKERS_HELP)
     parser.add_argument("--force", action="store_true", help="replace existing output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     _engine_option(parser)
@@ -362,10 +363,9 @@ def _run(args: argparse.Namespace) -> int:
         raise OutputExistsError(f"{args.out}: --out and --plots must be different folders")
     if args.xlsx is not None:
         check_output_file(args.xlsx, args.force)
-    workers = args.workers or available_cpus()
     progress = progress_wanted(args)
     if args.dask is None and args.scheduler is None:
-        results = run(scenario, trials=args.trials, seed=args.seed, workers=workers,
+        results = run(scenario, trials=args.trials, seed=args.seed, workers=args.workers,
                       progress=progress, precision=args.precision, engine=args.engine,
                       max_trials=montecarlo.MAX_TRIALS)
     else:

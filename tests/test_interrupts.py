@@ -4,6 +4,7 @@ two runs on one folder never mixed, the umask honoured, a closed pipe ends quiet
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import cli, commands, history, load_scenario, montecarlo, run
+from sim import cli, load_scenario, montecarlo, run
 from sim.calibration import commands as calibration_commands
 from sim.output import OutputExistsError, atomic_folder, write_results
 
@@ -193,10 +194,16 @@ def test_destinations_are_checked_before_simulating(workdir: Path, command: list
     def no_simulation(*args: object, **kwargs: object) -> None:
         raise AssertionError("simulated before checking the destination")
 
-    # On modules imported above, so that none binds the stand-in when first imported here.
-    for module in (montecarlo, cli, commands, history):
-        monkeypatch.setattr(module, "run", no_simulation)
-    for name in ("choose_model", "predict", "lomo"):
+    # Every module that binds `run` at import, patched where it is looked up. A module a
+    # command imports only when it runs (sim.drivers) would otherwise bind the patch for good
+    # and break later tests.
+    binding = ("montecarlo", "cli", "commands", "drivers", "history", "analysis", "explore",
+               "whatif")
+    for module in binding:  # all imported first, so that none binds the patch
+        importlib.import_module(f"sim.{module}")
+    for module in binding:
+        monkeypatch.setattr(f"sim.{module}.run", no_simulation)
+    for name in ("choose_model", "predict", "lomo"):  # the work of calibrate and backtest
         monkeypatch.setattr(calibration_commands, name, no_simulation)
     trials = ["--trials", "10"] if command[0] in SIMULATING else []
     assert cli.main([*command, *trials]) == 2

@@ -172,3 +172,19 @@ def test_ready_times_are_kept_only_when_asked_for():
     with pytest.raises(ValueError, match="keep_ready=True"):
         delay_breakdown(lean)
     assert len(delay_breakdown(kept)) == 2500
+
+
+def test_a_short_run_left_to_choose_stays_in_this_process(monkeypatch):
+    from sim import montecarlo
+
+    monkeypatch.setattr(montecarlo, "available_cpus", lambda: 4)
+    s = parse_scenario(COIN)  # one activity: 0.17 us of work a trial with the compiled engine
+    limit = montecarlo.IN_PROCESS_SECONDS / montecarlo._SECONDS_PER_ACTIVITY_TRIAL["fast"]
+    assert montecarlo.default_workers(s, int(limit) - 1) == 1
+    assert montecarlo.default_workers(s, int(limit) + 1) == 4
+    # The SimPy engine is some 35 times slower, so it gains from workers 35 times sooner.
+    assert montecarlo.default_workers(s, int(limit) // 20, engine="des") == 4
+    assert montecarlo.default_workers(s, 1000, precision=0.01) == 4  # assumed long
+    # The run records the workers it used; an explicit number is always used.
+    assert run(s, trials=10, seed=1).workers == 1
+    assert run(s, trials=3000, seed=1, workers=2).workers == 2
