@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import mmap
 import multiprocessing
 import os
 import signal
@@ -30,6 +31,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
+
+import numpy as np
 
 R = TypeVar("R")
 
@@ -70,6 +73,20 @@ def _init_worker(parent: int, state: Any) -> None:
 
 def _call(job: Callable[..., R], args: tuple[Any, ...]) -> R:
     return job(_worker_state, *args)
+
+
+def shares_memory() -> bool:
+    """Whether worker processes see memory mapped by this process before they start
+    (:func:`shared_empty`): they do when they are forked, as on Linux."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def shared_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array in an anonymous shared mapping: what a worker forked after it is
+    made writes there, this process reads (and no copy of it is pickled back)."""
+    count = int(np.prod(shape))
+    buffer = mmap.mmap(-1, max(count * np.dtype(dtype).itemsize, 1))
+    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
 
 
 def ordered_map(

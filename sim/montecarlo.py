@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import __version__
 from .blocks import RESULT_DTYPES, BlockOutcome, floor32
 from .engine import DEFAULT_ENGINE, Plan, check_engine, run_block
-from .execution import ordered_map
+from .execution import ordered_map, shared_empty, shares_memory
 from .goal import scenario_goal_times
 from .model import Scenario
 from .results import Z95, Results, wilson_interval
@@ -72,6 +72,15 @@ def simulate_block(
     return out
 
 
+def _block_into_store(state: tuple[Scenario, Plan, str, _Store], seed: int, block: int,
+                      size: int) -> int:
+    """Simulate a block straight into the run's arrays: in this process, or in a forked worker
+    whose store is in memory shared with this process (nothing is sent back but the size)."""
+    scenario, plan, engine, store = state
+    store.fill(block, simulate_block(scenario, plan, seed, block, size, engine))
+    return size
+
+
 def _block_job(state: tuple[Scenario, Plan, str, bool], seed: int, block: int, size: int
                ) -> tuple[int, BlockOutcome]:
     scenario, plan, engine, keep_ready = state
@@ -88,26 +97,33 @@ def _block_job(state: tuple[Scenario, Plan, str, bool], seed: int, block: int, s
 _NOTHING = np.empty((0, 0))  # what replaces an outcome array the run does not keep
 
 
-def _outcomes(
-    scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]], workers: int,
-    engine: str,
-    executor: Executor | None = None,
-    keep_ready: bool = False,
-) -> Iterator[tuple[int, BlockOutcome]]:
+def _fill(
+    store: _Store, scenario: Scenario, plan: Plan, seed: int, work: list[tuple[int, int]],
+    workers: int, engine: str, executor: Executor | None = None,
+) -> Iterator[int]:
+    """Simulate the blocks of `work` into `store`, yielding each block's size once stored."""
     if executor is not None:  # any concurrent.futures-style executor (e.g. a Dask client's)
         numbers, sizes = [block for block, _ in work], [size for _, size in work]
         task = partial(simulate_block, scenario, plan, seed)
         engines = [engine] * len(numbers)
-        yield from zip(numbers, executor.map(task, numbers, sizes, engines), strict=True)
+        for block, out in zip(numbers, executor.map(task, numbers, sizes, engines), strict=True):
+            store.fill(block, out)
+            yield len(out.finish)
         return
     if engine == "fast" and workers > 1 and len(work) > 1:
         # The first block here: it loads the compiled engine before the workers are forked,
         # so they inherit it instead of each loading it again.
         block, size = work[0]
-        yield block, simulate_block(scenario, plan, seed, block, size, engine)
+        yield _block_into_store((scenario, plan, engine, store), seed, block, size)
         work = work[1:]
     jobs = [(seed, block, size) for block, size in work]
-    yield from ordered_map(_block_job, (scenario, plan, engine, keep_ready), jobs, workers)
+    if store.shared or workers <= 1 or len(jobs) <= 1:  # the store is where the jobs run
+        yield from ordered_map(_block_into_store, (scenario, plan, engine, store), jobs, workers)
+        return
+    for block, out in ordered_map(_block_job, (scenario, plan, engine, store.keep_ready), jobs,
+                                  workers):
+        store.fill(block, out)
+        yield len(out.finish)
 
 
 # Outcome arrays that hold times: past the end of the calendar they become never.
@@ -125,14 +141,17 @@ def _kept_arrays(keep_ready: bool) -> list[str]:
 class _Store:
     """The per-trial arrays of a run, filled block by block (and grown for --precision)."""
 
-    def __init__(self, scenario: Scenario, keep_ready: bool):
+    def __init__(self, scenario: Scenario, keep_ready: bool, shared: bool = False):
+        """`shared`: the arrays in memory that worker processes forked later write into."""
         self.as_of = scenario.as_of
+        self.keep_ready, self.shared = keep_ready, shared
         empty = np.empty((0, len(scenario.activities)))
         self.arrays = {name: empty.astype(RESULT_DTYPES[name]) for name in _kept_arrays(keep_ready)}
 
     def grow(self, trials: int) -> None:
+        make = shared_empty if self.shared else np.empty
         for name, old in self.arrays.items():
-            new = np.empty((trials, old.shape[1]), dtype=old.dtype)
+            new = make((trials, old.shape[1]), dtype=old.dtype)
             new[: len(old)] = old
             self.arrays[name] = new
 
@@ -219,7 +238,10 @@ def run(
     workers = (default_workers(scenario, trials, engine, precision) if workers is None
                else max(1, int(workers)))
     plan = Plan.compile(scenario)
-    store = _Store(scenario, keep_ready)
+    # Workers forked by this run write into its arrays where they can share memory with it:
+    # sending each block's outcome back cost this process as much CPU as a third of a worker.
+    store = _Store(scenario, keep_ready, shared=workers > 1 and executor is None
+                   and shares_memory())
     deadline = (scenario.goal.deadline - scenario.as_of).days
     if precision is not None:  # whole blocks, so later rounds continue where this one stops
         trials = min(max_trials, -(-trials // BLOCK_SIZE) * BLOCK_SIZE)
@@ -233,10 +255,9 @@ def run(
             while True:
                 store.grow(trials)
                 work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-                for block, out in _outcomes(scenario, plan, seed, work, workers, engine,
-                                            executor, keep_ready):
-                    store.fill(block, out)
-                    bar.update(len(out.finish))
+                for size in _fill(store, scenario, plan, seed, work, workers, engine,
+                                  executor):
+                    bar.update(size)
                 done = trials
                 if precision is None:
                     break

@@ -188,3 +188,40 @@ def test_a_short_run_left_to_choose_stays_in_this_process(monkeypatch):
     # The run records the workers it used; an explicit number is always used.
     assert run(s, trials=10, seed=1).workers == 1
     assert run(s, trials=3000, seed=1, workers=2).workers == 2
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_workers_write_into_the_run_or_send_their_blocks_back_alike(monkeypatch, share):
+    # Forked workers fill the run's arrays in shared memory; where workers cannot share it
+    # (processes spawned, not forked) they send each block back. Either way: one process's
+    # arrays, ready times included (workers round them as the parent does its own).
+    import sys
+    from pathlib import Path
+
+    from sim import execution, montecarlo
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from synthetic import synthetic_scenario
+
+    if not share:
+        monkeypatch.setattr(montecarlo, "shares_memory", lambda: False)
+    elif not execution.shares_memory():
+        pytest.skip("worker processes are not forked here")
+    trials = 3 * BLOCK_SIZE + 77  # the first block here, three in the workers
+    one = run(synthetic_scenario(20), trials=trials, seed=4, workers=1, keep_ready=True)
+    two = run(synthetic_scenario(20), trials=trials, seed=4, workers=2, keep_ready=True)
+    assert in_mapping(two.finish_days) == share and not in_mapping(one.finish_days)
+    for name in ("finish_days", "first_ready_days", "ready_days", "start_days", "attempts",
+                 "driver", "waited_for", "goal_days"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+def in_mapping(array: np.ndarray) -> bool:
+    """Whether `array`'s memory is a mapping (sim.execution.shared_empty's), not numpy's own."""
+    import mmap
+
+    owner: object = array
+    while isinstance(owner, np.ndarray | memoryview):
+        owner = owner.base if isinstance(owner, np.ndarray) else owner.obj
+    return isinstance(owner, mmap.mmap)
