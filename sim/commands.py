@@ -195,5 +195,6 @@ def history_cmd(args: argparse.Namespace) -> int:
                 pd.concat(parts).to_csv(tmp / "attribution.csv", index=False)
             plot_history(table, tmp / "history.png")
         written.append(f"{args.out}/")
-        print(f"\nWritten         {args.out}/ (history.csv, attribution.csv, history.png)")
+        names = ["history.csv", *(["attribution.csv"] if parts else []), "history.png"]
+        print(f"\nWritten         {args.out}/ ({', '.join(names)})")
     return 0

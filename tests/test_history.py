@@ -147,6 +147,14 @@ def test_history_command_writes_table_figure_and_attribution(tmp_path: Path) -> 
     assert cli.returncode == 0, cli.stderr
     assert "b's first attempt failed" in cli.stdout
     assert {p.name for p in out.iterdir()} == {"history.csv", "attribution.csv", "history.png"}
+    assert "(history.csv, attribution.csv, history.png)" in cli.stdout
+    # One file has no step to attribute: no attribution.csv, and none is said to be written.
+    alone = subprocess.run([sys.executable, "-m", "sim", "history", str(tmp_path / "new.yaml"),
+                            "--trials", "200", "--seed", "1", "--out", str(tmp_path / "one")],
+                           capture_output=True, text=True)
+    assert alone.returncode == 0, alone.stderr
+    assert {p.name for p in (tmp_path / "one").iterdir()} == {"history.csv", "history.png"}
+    assert "(history.csv, history.png)" in alone.stdout
 
 
 @pytest.mark.parametrize("terminal, quiet, shown", [(True, False, True), (True, True, False),
