@@ -1,5 +1,13 @@
 """Compiled samplers that give numpy's values, draw for draw, faster.
 
+numpy's ``Generator.triangular`` draws one uniform per value and inverts the cdf in a C loop
+that works out its constants again for every value (a division, two products) behind a call per
+value: about 8 ns a value, half of drawing a block of the 50-activity benchmark programme.
+:func:`triangular_into` draws the same uniforms with ``Generator.random`` (numpy's own fill,
+the same ``next_double`` numpy's triangular calls), then applies numpy's inverse cdf, the same
+operations in the same order, in a compiled loop over the array: the same values, at about
+half the cost. It takes only arrays, so calling it costs a fraction of a microsecond.
+
 numpy's ``Generator.beta`` draws two gammas by Marsaglia and Tsang's method and works out the
 method's constants (a square root, a division) again for every draw; for the shapes of a
 Beta-PERT that is most of the cost of a draw. :func:`beta_into` runs the same steps in the same
@@ -21,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["beta_into", "covers_beta"]
+__all__ = ["beta_into", "covers_beta", "triangular_into"]
 
 
 @njit(cache=True, inline="always")
@@ -64,3 +72,31 @@ def beta_into(gen: np.random.Generator, a: float, b: float, low: float, width: f
     if not covers_beta(a, b):
         raise ValueError(f"beta_into covers shapes of at least 1, got {a}, {b}")
     _beta_into(gen, float(a), float(b), float(low), float(width), out.reshape(-1))
+
+
+@njit(cache=True)
+def _triangular_from_uniforms(u: Any, left: float, mode: float, right: float) -> None:
+    """numpy's random_triangular (distributions.c) on the uniforms in `u`, in place."""
+    base = right - left
+    leftbase = mode - left
+    ratio = leftbase / base
+    leftprod = leftbase * base
+    rightprod = (right - mode) * base
+    for i in range(u.size):
+        x = u[i]
+        if x <= ratio:
+            u[i] = left + math.sqrt(x * leftprod)
+        else:
+            u[i] = right - math.sqrt((1.0 - x) * rightprod)
+
+
+def triangular_into(gen: np.random.Generator, low: float, mode: float, high: float,
+                    out: np.ndarray) -> None:
+    """``out[:] = gen.triangular(low, mode, high, out.size)``, the same values, leaving `gen`
+    where numpy would (low <= mode <= high, low < high; `out` C-contiguous float64)."""
+    if not (low <= mode <= high and low < high):
+        raise ValueError(f"triangular_into needs low <= mode <= high and low < high, got "
+                         f"{low}, {mode}, {high}")
+    flat = out.reshape(-1)
+    gen.random(out=flat)
+    _triangular_from_uniforms(flat, float(low), float(mode), float(high))

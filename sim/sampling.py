@@ -100,6 +100,12 @@ def _draw(dist: AnyDistribution, rng: Lazy, rows: int, size: int) -> np.ndarray:
         out = np.empty((rows, BLOCK_SIZE))
         beta_into(rng(), *dist.shapes, dist.low, dist.high - dist.low, out)
         return out[:, :size]
+    if isinstance(dist, Triangular) and dist.high > dist.low:
+        from .samplers import triangular_into  # the same, for numpy's triangular draws
+
+        out = np.empty((rows, BLOCK_SIZE))
+        triangular_into(rng(), dist.low, dist.mode, dist.high, out)
+        return out[:, :size]
     return dist.sample(rng(), rows * BLOCK_SIZE).reshape(rows, BLOCK_SIZE)[:, :size]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.distributions import Pert
-from sim.samplers import beta_into, covers_beta
+from sim.distributions import Pert, Triangular
+from sim.samplers import beta_into, covers_beta, triangular_into
 from sim.sampling import BLOCK_SIZE, draw_block, stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -37,16 +37,47 @@ def test_beta_into_gives_numpy_values(low: float, mode: float, high: float,
     assert np.array_equal(ours.random(8), theirs.random(8))
 
 
+# Triangulars with the mode at either end, in the middle, a hair from an end, over a wide range
+# and a negative one: numpy's inverse cdf takes one branch or the other by the uniform.
+TRIANGULARS = [(2.0, 4.0, 10.0), (3.0, 3.0, 24.0), (3.0, 24.0, 24.0), (0.0, 1e-9, 1.0),
+               (3.0, 3.0000001, 1e6), (-5.0, 0.0, 5.0), (6.0, 12.0, 18.0)]
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.Philox, np.random.PCG64DXSM])
+@pytest.mark.parametrize(("low", "mode", "high"), TRIANGULARS)
+def test_triangular_into_gives_numpy_values(low: float, mode: float, high: float,
+                                            bit_generator: type[np.random.BitGenerator]) -> None:
+    ours, theirs = (np.random.Generator(bit_generator(11)) for _ in range(2))
+    expected = Triangular(low, mode, high).sample(theirs, 20_000)
+    got = np.empty((4, 5_000))  # filled whole, in C order
+    triangular_into(ours, low, mode, high, got)
+    assert np.array_equal(got.reshape(-1), expected)
+    assert np.array_equal(ours.random(8), theirs.random(8))  # the generator left alike
+
+
+def test_triangular_into_refuses_what_numpy_refuses() -> None:
+    for low, mode, high in [(1.0, 1.0, 1.0), (2.0, 1.0, 3.0), (1.0, 4.0, 3.0)]:
+        with pytest.raises(ValueError, match="low <= mode <= high"):
+            triangular_into(np.random.default_rng(1), low, mode, high, np.empty(3))
+
+
 def test_shapes_below_one_are_refused() -> None:
     assert not covers_beta(0.5, 3.0)
     with pytest.raises(ValueError, match="at least 1"):
         beta_into(np.random.default_rng(1), 0.5, 3.0, 0.0, 1.0, np.empty(3))
 
 
+@pytest.mark.parametrize("kind", [Pert, Triangular])
 @pytest.mark.parametrize("size", [BLOCK_SIZE, 317])
-def test_draw_block_uses_them_without_changing_a_draw(size: int) -> None:
-    """A block's Beta-PERT durations are what Pert.sample draws from the same stream."""
+def test_draw_block_uses_them_without_changing_a_draw(size: int, kind: type) -> None:
+    """A block's Beta-PERT and triangular durations are what Pert.sample and
+    Triangular.sample (numpy's own samplers) draw from the same streams."""
+    import dataclasses
+
     scenario = pert_scenario(pert_network(20))
+    scenario = dataclasses.replace(scenario, activities=tuple(
+        dataclasses.replace(a, duration=kind(a.duration.low, a.duration.mode, a.duration.high))
+        for a in scenario.activities))
     draws = draw_block(scenario, 5, 2, size)
     for act, d in zip(scenario.activities, draws.activities, strict=True):
         gen = stream(5, 2, "activity", act.id, "duration")
