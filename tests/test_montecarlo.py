@@ -225,3 +225,13 @@ def in_mapping(array: np.ndarray) -> bool:
     while isinstance(owner, np.ndarray | memoryview):
         owner = owner.base if isinstance(owner, np.ndarray) else owner.obj
     return isinstance(owner, mmap.mmap)
+
+
+def test_a_run_to_a_precision_on_workers_equals_one_process():
+    # Each round grows the run's arrays (in shared memory) and forks new workers into them.
+    s = parse_scenario(COIN)
+    one = run(s, trials=3 * BLOCK_SIZE, seed=9, workers=1, precision=0.006)
+    two = run(s, trials=3 * BLOCK_SIZE, seed=9, workers=2, precision=0.006)
+    assert one.trials == two.trials > 3 * BLOCK_SIZE  # more than one round
+    assert np.array_equal(one.finish_days, two.finish_days)
+    assert np.array_equal(one.goal_days, two.goal_days)
