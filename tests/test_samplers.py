@@ -16,43 +16,35 @@ from sim.sampling import BLOCK_SIZE, draw_block, stream
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from synthetic import pert_network, pert_scenario  # noqa: E402
 
-# Beta-PERTs over their whole range of shapes: a mode at either end (a shape of exactly 1,
-# where numpy draws an exponential instead of a gamma), in the middle, a hair from an end, a
-# wide range and a negative one.
-PERTS = [(2.0, 5.0, 9.0), (2.0, 2.0, 9.0), (2.0, 9.0, 9.0), (0.0, 1e-9, 1.0),
-         (3.0, 3.0000001, 1e6), (-5.0, 0.0, 5.0), (1.0, 2.0, 3.0)]
+# Three-point estimates over their whole range: a mode at either end (for a Beta-PERT a shape of
+# exactly 1, where numpy draws an exponential instead of a gamma), in the middle, a hair from an
+# end, a wide range and a negative one.
+THREE_POINTS = [(2.0, 5.0, 9.0), (2.0, 2.0, 9.0), (2.0, 9.0, 9.0), (0.0, 1e-9, 1.0),
+                (3.0, 3.0000001, 1e6), (-5.0, 0.0, 5.0), (1.0, 2.0, 3.0)]
 
 
+def compiled_draws(kind: type, gen: np.random.Generator, low: float, mode: float, high: float,
+                   out: np.ndarray) -> None:
+    """What sim.sampling draws for `kind` with the compiled samplers."""
+    if kind is Pert:
+        beta_into(gen, *Pert(low, mode, high).shapes, low, high - low, out)
+    else:
+        triangular_into(gen, low, mode, high, out)
+
+
+@pytest.mark.parametrize("kind", [Pert, Triangular])
 @pytest.mark.parametrize("bit_generator", [np.random.Philox, np.random.PCG64DXSM])
-@pytest.mark.parametrize(("low", "mode", "high"), PERTS)
-def test_beta_into_gives_numpy_values(low: float, mode: float, high: float,
-                                      bit_generator: type[np.random.BitGenerator]) -> None:
-    pert = Pert(low, mode, high)
+@pytest.mark.parametrize(("low", "mode", "high"), THREE_POINTS)
+def test_compiled_samplers_give_numpy_values(low: float, mode: float, high: float,
+                                             bit_generator: type[np.random.BitGenerator],
+                                             kind: type) -> None:
     ours, theirs = (np.random.Generator(bit_generator(11)) for _ in range(2))
-    expected = pert.sample(theirs, 20_000)
-    got = np.empty(20_000)
-    beta_into(ours, *pert.shapes, low, high - low, got)
-    assert np.array_equal(got, expected)
+    expected = kind(low, mode, high).sample(theirs, 20_000)
+    got = np.empty((4, 5_000))  # filled whole, in C order
+    compiled_draws(kind, ours, low, mode, high, got)
+    assert np.array_equal(got.reshape(-1), expected)
     # The same number of raw draws consumed: the next draws agree too.
     assert np.array_equal(ours.random(8), theirs.random(8))
-
-
-# Triangulars with the mode at either end, in the middle, a hair from an end, over a wide range
-# and a negative one: numpy's inverse cdf takes one branch or the other by the uniform.
-TRIANGULARS = [(2.0, 4.0, 10.0), (3.0, 3.0, 24.0), (3.0, 24.0, 24.0), (0.0, 1e-9, 1.0),
-               (3.0, 3.0000001, 1e6), (-5.0, 0.0, 5.0), (6.0, 12.0, 18.0)]
-
-
-@pytest.mark.parametrize("bit_generator", [np.random.Philox, np.random.PCG64DXSM])
-@pytest.mark.parametrize(("low", "mode", "high"), TRIANGULARS)
-def test_triangular_into_gives_numpy_values(low: float, mode: float, high: float,
-                                            bit_generator: type[np.random.BitGenerator]) -> None:
-    ours, theirs = (np.random.Generator(bit_generator(11)) for _ in range(2))
-    expected = Triangular(low, mode, high).sample(theirs, 20_000)
-    got = np.empty((4, 5_000))  # filled whole, in C order
-    triangular_into(ours, low, mode, high, got)
-    assert np.array_equal(got.reshape(-1), expected)
-    assert np.array_equal(ours.random(8), theirs.random(8))  # the generator left alike
 
 
 def test_triangular_into_refuses_what_numpy_refuses() -> None:
