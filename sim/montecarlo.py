@@ -21,7 +21,7 @@ from .execution import ordered_map, shared_empty, shares_memory
 from .goal import scenario_goal_times
 from .model import Scenario
 from .results import Z95, Results, wilson_interval
-from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed, release_block_arrays
+from .sampling import BLOCK_SIZE, blocks, draw_block, fresh_seed, keeping_block_arrays
 from .timebase import clip_to_calendar, day_index
 
 MAX_TRIALS = 1_000_000  # the cap on --precision runs
@@ -250,27 +250,24 @@ def run(
     done = 0
     bar = tqdm(total=trials, unit="trial", disable=not progress, delay=2.0, file=sys.stderr,
                leave=False)
-    try:
-        with bar:
-            while True:
-                store.grow(trials)
-                work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
-                for size in _fill(store, scenario, plan, seed, work, workers, engine,
-                                  executor):
-                    bar.update(size)
-                done = trials
-                if precision is None:
-                    break
-                finish = store.arrays["finish"]
-                goal = scenario_goal_times(scenario, finish)
-                met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
-                more = _trials_for_precision(met, done, precision)
-                if more <= done or done >= max_trials:
-                    break
-                trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
-                bar.total = trials
-    finally:  # the arrays kept for the next block (workers end with the run)
-        release_block_arrays()
+    with bar, keeping_block_arrays():
+        while True:
+            store.grow(trials)
+            work = [(b, s) for b, s in blocks(trials) if b * BLOCK_SIZE >= done]
+            for size in _fill(store, scenario, plan, seed, work, workers, engine,
+                              executor):
+                bar.update(size)
+            done = trials
+            if precision is None:
+                break
+            finish = store.arrays["finish"]
+            goal = scenario_goal_times(scenario, finish)
+            met = int((day_index(goal) <= deadline).sum())  # as Results.met counts it
+            more = _trials_for_precision(met, done, precision)
+            if more <= done or done >= max_trials:
+                break
+            trials = min(max_trials, -(-more // BLOCK_SIZE) * BLOCK_SIZE)
+            bar.total = trials
     a = store.arrays
     return Results(
         scenario=scenario,

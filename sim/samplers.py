@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["beta_into", "covers_beta", "triangular_into"]
+from .distributions import Pert, Triangular
+
+__all__ = ["beta_into", "covers_beta", "three_point_into", "triangular_into"]
 
 
 @njit(cache=True, inline="always")
@@ -101,3 +103,12 @@ def triangular_into(gen: np.random.Generator, low: float, mode: float, high: flo
     flat = out.reshape(-1)
     gen.random(out=flat)
     _triangular_from_uniforms(flat, float(low), float(mode), float(high))
+
+
+def three_point_into(gen: np.random.Generator, dist: Pert | Triangular, out: np.ndarray) -> None:
+    """``out[:] = dist.sample(gen, out.size)``, the same values, for a Beta-PERT or a
+    triangular with low < high."""
+    if isinstance(dist, Pert):
+        beta_into(gen, *dist.shapes, dist.low, dist.high - dist.low, out)
+    else:
+        triangular_into(gen, dist.low, dist.mode, dist.high, out)

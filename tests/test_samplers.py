@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.distributions import Pert, Triangular
-from sim.samplers import beta_into, covers_beta, triangular_into
+from sim.samplers import beta_into, covers_beta, three_point_into, triangular_into
 from sim.sampling import BLOCK_SIZE, draw_block, stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -23,15 +23,6 @@ THREE_POINTS = [(2.0, 5.0, 9.0), (2.0, 2.0, 9.0), (2.0, 9.0, 9.0), (0.0, 1e-9, 1
                 (3.0, 3.0000001, 1e6), (-5.0, 0.0, 5.0), (1.0, 2.0, 3.0)]
 
 
-def compiled_draws(kind: type, gen: np.random.Generator, low: float, mode: float, high: float,
-                   out: np.ndarray) -> None:
-    """What sim.sampling draws for `kind` with the compiled samplers."""
-    if kind is Pert:
-        beta_into(gen, *Pert(low, mode, high).shapes, low, high - low, out)
-    else:
-        triangular_into(gen, low, mode, high, out)
-
-
 @pytest.mark.parametrize("kind", [Pert, Triangular])
 @pytest.mark.parametrize("bit_generator", [np.random.Philox, np.random.PCG64DXSM])
 @pytest.mark.parametrize(("low", "mode", "high"), THREE_POINTS)
@@ -41,7 +32,7 @@ def test_compiled_samplers_give_numpy_values(low: float, mode: float, high: floa
     ours, theirs = (np.random.Generator(bit_generator(11)) for _ in range(2))
     expected = kind(low, mode, high).sample(theirs, 20_000)
     got = np.empty((4, 5_000))  # filled whole, in C order
-    compiled_draws(kind, ours, low, mode, high, got)
+    three_point_into(ours, kind(low, mode, high), got)
     assert np.array_equal(got.reshape(-1), expected)
     # The same number of raw draws consumed: the next draws agree too.
     assert np.array_equal(ours.random(8), theirs.random(8))
